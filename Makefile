@@ -1,0 +1,44 @@
+# The two commands README.md gives: `make book` and `make test`. Each creates .venv and installs
+# what is missing, so a fresh machine needs nothing installed by hand.
+PROFILE ?= paper
+PY := .venv/bin/python
+VENV_STAMP := .venv/.installed
+export PYTHONHASHSEED := 0
+
+.PHONY: book test unit nbval book-check notebooks bench clean
+
+$(VENV_STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $@
+
+## Build the HTML book with every notebook executed (PROFILE=paper by default, PROFILE=quick to preview).
+book: $(VENV_STAMP)
+	XRAYLIB_PROFILE=$(PROFILE) .venv/bin/jupyter-book build . -W -n --keep-going
+	@echo "Book: _build/html/index.html (profile $(PROFILE))"
+
+## Everything CI checks: unit tests, nbval over the chapters, the quick book build and its HTML.
+test: $(VENV_STAMP)
+	$(MAKE) unit nbval
+	$(MAKE) book PROFILE=quick
+	$(MAKE) book-check
+
+unit: $(VENV_STAMP)
+	$(PY) -m pytest tests -m "not book" -q
+
+nbval: $(VENV_STAMP)
+	XRAYLIB_PROFILE=quick $(PY) -m pytest --nbval chapters --sanitize-with tests/nbval_sanitize.cfg -q -p no:randomly
+
+book-check: $(VENV_STAMP)
+	$(PY) -m pytest tests -m book -q
+
+## Re-execute the chapters in the quick profile and store their outputs (what nbval compares to).
+notebooks: $(VENV_STAMP)
+	XRAYLIB_PROFILE=quick $(PY) -m xraylib.book chapters/*.ipynb
+
+bench: $(VENV_STAMP)
+	$(PY) -m xraylib bench
+
+clean:
+	rm -rf _build .cache

@@ -1,0 +1,100 @@
+"""The paper's five-block CNN (Table 1, Figure 2), its parameter table and its FLOPs.
+
+Used by chapter 2 (Architecture) and by training.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from .config import CLASSES, Profile
+from .tf import keras
+
+FILTERS = (32, 64, 128, 64, 32)
+
+# The paper's Table 1, verbatim (layer type, output shape, parameters).
+PAPER_TABLE1 = [
+    ("Conv2D", "(None, 198, 198, 32)", 896), ("Batch Normalization", "(None, 198, 198, 32)", 128),
+    ("MaxPooling2D", "(None, 99, 99, 32)", 0), ("Dropout", "(None, 99, 99, 32)", 0),
+    ("Conv2D", "(None, 97, 97, 64)", 18496), ("Batch Normalization", "(None, 97, 97, 64)", 256),
+    ("MaxPooling2D", "(None, 48, 48, 64)", 0), ("Dropout", "(None, 48, 48, 64)", 0),
+    ("Conv2D", "(None, 46, 46, 128)", 73856), ("Batch Normalization", "(None, 46, 46, 128)", 512),
+    ("MaxPooling2D", "(None, 23, 23, 128)", 0), ("Dropout", "(None, 23, 23, 128)", 0),
+    ("Conv2D", "(None, 21, 21, 64)", 73792), ("Batch Normalization", "(None, 21, 21, 64)", 256),
+    ("MaxPooling2D", "(None, 10, 10, 64)", 0), ("Dropout", "(None, 10, 10, 64)", 0),
+    ("Conv2D", "(None, 8, 8, 32)", 18464), ("Batch Normalization", "(None, 8, 8, 32)", 128),
+    ("Max Pooling2D", "(None, 4, 4, 32)", 0), ("Dropout", "(None, 4, 4, 32)", 0),
+    ("Flatten", "(None, 512)", 0), ("Dense", "(None, 512)", 262656),
+    ("Batch Normalization", "(None, 512)", 2048), ("Dropout", "(None, 512)", 0),
+    ("Predictions (Dense)", "(None, 3)", 1539),
+]
+PAPER_PARAMS = 453_027
+
+
+def build_model(profile: Profile, size: int | None = None) -> keras.Model:
+    """The paper's network; the last Dense gives logits and a separate softmax layer gives
+    probabilities, so saliency can read the pre-softmax score (chapter 6)."""
+    size = size or profile.image_size
+    inputs = keras.Input((size, size, 3), name="image")
+    x = inputs
+    for i, filters in enumerate(FILTERS, 1):
+        x = keras.layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
+        x = keras.layers.BatchNormalization(momentum=profile.bn_momentum, name=f"bn{i}")(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
+        x = keras.layers.Dropout(profile.conv_dropout, name=f"drop{i}")(x)
+    x = keras.layers.Flatten(name="flatten")(x)
+    x = keras.layers.Dense(512, activation="relu", name="dense")(x)
+    x = keras.layers.BatchNormalization(momentum=profile.bn_momentum, name="bn_dense")(x)
+    x = keras.layers.Dropout(profile.dense_dropout, name="drop_dense")(x)
+    logits = keras.layers.Dense(len(CLASSES), name="predictions")(x)
+    probs = keras.layers.Activation("softmax", name="softmax")(logits)
+    return keras.Model(inputs, probs, name="ahmed2020_cnn")
+
+
+_TYPE_NAMES = {"Conv2D": "Conv2D", "BatchNormalization": "Batch Normalization",
+               "MaxPooling2D": "MaxPooling2D", "Dropout": "Dropout", "Flatten": "Flatten",
+               "Dense": "Dense"}
+
+
+def layer_table(model: keras.Model) -> pd.DataFrame:
+    """Table 1 rebuilt from a model: one row per layer (the softmax is folded into Predictions)."""
+    rows = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind in ("InputLayer", "Activation"):
+            continue
+        name = "Predictions (Dense)" if layer.name == "predictions" else _TYPE_NAMES.get(kind, kind)
+        shape = "(None, " + ", ".join(str(d) for d in layer.output.shape[1:]) + ")"
+        rows.append({"layer": name, "output shape": shape, "parameters": layer.count_params()})
+    return pd.DataFrame(rows)
+
+
+def compare_table1(model: keras.Model) -> pd.DataFrame:
+    """Ours beside the paper's Table 1, with a column saying whether each row matches."""
+    ours = layer_table(model)
+    paper = pd.DataFrame(PAPER_TABLE1, columns=["paper layer", "paper shape", "paper params"])
+    table = pd.concat([paper, ours], axis=1)
+    same_kind = table["paper layer"].str.replace(" ", "") == table["layer"].str.replace(" ", "")
+    table["match"] = same_kind & (table["paper shape"] == table["output shape"]) & (
+        table["paper params"] == table["parameters"])
+    return table
+
+
+def forward_flops(model: keras.Model) -> int:
+    """Floating-point operations for one forward pass (a multiply-add counts as 2)."""
+    total = 0
+    for layer in model.layers:
+        kind = type(layer).__name__
+        out = layer.output.shape[1:]
+        n_out = 1
+        for d in out:
+            n_out *= d
+        if kind == "Conv2D":
+            k_h, k_w, c_in, _ = layer.kernel.shape
+            total += 2 * n_out * k_h * k_w * c_in + n_out  # MACs + bias
+        elif kind == "Dense":
+            total += 2 * layer.kernel.shape[0] * n_out + n_out
+        elif kind in ("BatchNormalization", "Activation") or kind == "MaxPooling2D":
+            total += n_out * (2 if kind == "BatchNormalization" else 4 if kind == "MaxPooling2D" else 5)
+        if kind == "Conv2D" or (kind == "Dense" and layer.name == "dense"):
+            total += n_out  # ReLU
+    return int(total)

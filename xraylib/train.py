@@ -1,0 +1,165 @@
+"""Training with the paper's protocol, and the initial train/test procedure.
+
+RMSprop, categorical cross-entropy, ReduceLROnPlateau on validation accuracy, augmentation with
+Keras 3 preprocessing layers. Used by chapter 3 (Training), cross-validation and `xraylib train`.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import data as xdata
+from . import runs
+from .config import CLASSES, Profile, cache_dir, data_dir, get_profile
+from .model import build_model
+from .splits import Split, initial_split
+from .tf import keras, seed_everything, tf
+
+
+def augmenter(profile: Profile, seed: int) -> keras.Sequential:
+    """Rotation, shear, zoom, width and height shift, as the paper's ImageDataGenerator did."""
+    a = profile.augmentation
+    return keras.Sequential([
+        keras.layers.RandomRotation(a.rotation_deg / 360.0, fill_mode="nearest", seed=seed),
+        keras.layers.RandomShear(x_factor=a.shear, y_factor=a.shear, fill_mode="nearest",
+                                 seed=seed + 1),
+        keras.layers.RandomZoom(a.zoom, fill_mode="nearest", seed=seed + 2),
+        keras.layers.RandomTranslation(a.height_shift, a.width_shift, fill_mode="nearest",
+                                       seed=seed + 3),
+    ], name="augmentation")
+
+
+class Progress(keras.callbacks.Callback):
+    """Epoch progress with time left, on the terminal only: never in stored notebook outputs."""
+
+    def __init__(self, label: str, epochs: int):
+        super().__init__()
+        self.label, self.epochs, self.start = label, epochs, time.time()
+        self.stream = _terminal()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        done = epoch + 1
+        left = (time.time() - self.start) / done * (self.epochs - done)
+        line = (f"[{self.label}] epoch {done}/{self.epochs} acc {logs.get('accuracy', 0):.3f} "
+                f"val_acc {logs.get('val_accuracy', 0):.3f} - {left:.0f}s left")
+        log_progress(line, self.stream)
+
+
+def _terminal():
+    """A stream to the user's terminal: stderr when it is one (CLI), else /dev/tty, else None."""
+    if sys.stderr is not None and sys.stderr.isatty() and sys.stderr is sys.__stderr__:
+        return sys.stderr
+    try:
+        return open("/dev/tty", "w")  # noqa: SIM115 - kept open for the run
+    except OSError:
+        return None
+
+
+def log_progress(line: str, stream=None) -> None:
+    """Show a progress line on the terminal and append it to .cache/progress.log (for `tail -f`)."""
+    if stream is not None:
+        print(line, file=stream, flush=True)
+    with open(cache_dir() / "progress.log", "a") as f:
+        f.write(time.strftime("%H:%M:%S ") + line + "\n")
+
+
+def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+              y_val: np.ndarray, seed: int, label: str = "train") -> tuple[keras.Model, pd.DataFrame]:
+    """Train a fresh paper network; returns it (final-epoch weights) and the per-epoch history."""
+    seed_everything(seed)
+    net = build_model(profile, size=x_train.shape[1])
+    trainer = keras.Sequential([augmenter(profile, seed), net], name="trainer")
+    trainer.compile(optimizer=keras.optimizers.RMSprop(profile.learning_rate),
+                    loss="categorical_crossentropy", metrics=["accuracy"])
+    onehot = lambda y: keras.utils.to_categorical(y, len(CLASSES))  # noqa: E731
+    train_ds = (tf.data.Dataset.from_tensor_slices((x_train, onehot(y_train)))
+                .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+                .batch(profile.batch_size).prefetch(2))
+    callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max",
+                                                   factor=profile.lr_factor,
+                                                   patience=profile.lr_patience, verbose=0),
+                 Progress(label, profile.epochs)]
+    hist = trainer.fit(train_ds, validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
+                       batch_size=profile.batch_size, verbose=0, callbacks=callbacks)
+    history = pd.DataFrame(hist.history)
+    history = history.rename(columns={"learning_rate": "lr"})
+    history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    return net, history.astype(float).round(6)
+
+
+def predict(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """Class probabilities, computed in batches without Keras' progress output."""
+    return np.concatenate([model(x[i:i + batch_size], training=False).numpy()
+                           for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 3))
+
+
+@dataclass
+class Run:
+    """A trained model with what it was trained on and how it did on its test side."""
+
+    name: str
+    profile: Profile
+    model: keras.Model
+    history: pd.DataFrame
+    y_true: np.ndarray
+    y_prob: np.ndarray
+    test_index: np.ndarray
+    meta: dict = field(default_factory=dict)
+    loaded: bool = False
+
+    @property
+    def y_pred(self) -> np.ndarray:
+        return self.y_prob.argmax(1)
+
+
+def data_fingerprint(df: pd.DataFrame) -> str:
+    """Hash of which files (by content hash where the manifest has one) and labels a run used."""
+    ids = df["sha256"].where(df["sha256"] != "", df["file"])
+    return runs.run_key(list(ids), list(df["label"]))
+
+
+def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
+                x: np.ndarray | None = None, force: bool = False) -> Run:
+    """Load the stored run for this profile, data and split, or train it and store it."""
+    key = runs.run_key(profile.as_dict(), data_fingerprint(comp),
+                       [split.train.tolist(), split.val.tolist(), split.test.tolist()])
+    path = runs.run_dir(f"{name}-{profile.name}", key)
+    problem = runs.check_run(path)
+    if problem is None and not force:
+        model, history, arrays, meta = runs.load_run(path)
+        return Run(name, profile, model, history, arrays["y_true"], arrays["y_prob"],
+                   arrays["test_index"], meta, loaded=True)
+    if problem not in (None, "not stored"):
+        log_progress(f"[{name}] stored run {path.name} is {problem}: training it again", _terminal())
+    if x is None:
+        x = xdata.load_images(comp, profile.image_size)
+    y = xdata.labels_of(comp)
+    start = time.time()
+    model, history = fit_model(profile, x[split.train], y[split.train], x[split.val], y[split.val],
+                               seed=profile.seed, label=f"{name} ({profile.name})")
+    y_prob = predict(model, x[split.test])
+    meta = {"name": name, "profile": profile.as_dict(), "train_seconds": round(time.time() - start, 1),
+            "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
+            "tensorflow": tf.__version__, "keras": keras.__version__, "cpu_count": os.cpu_count()}
+    runs.save_run(path, model, history, {"y_true": y[split.test], "y_prob": y_prob,
+                                         "test_index": split.test}, meta)
+    return Run(name, profile, model, history, y[split.test], y_prob, split.test, meta)
+
+
+def composition(profile: Profile, data: str | None = None) -> pd.DataFrame:
+    """The validated main set reduced to the paper's 289 / 550 / 550."""
+    return xdata.paper_composition(xdata.read_dataset(data_dir(data)), profile)
+
+
+def initial_run(profile: Profile | str | None = None, data: str | None = None,
+                force: bool = False) -> Run:
+    """The paper's initial procedure: 560 train / 140 validation / 689 test."""
+    profile = profile if isinstance(profile, Profile) else get_profile(profile)
+    comp = composition(profile, data)
+    return train_split("initial", profile, comp, initial_split(comp, profile), force=force)
