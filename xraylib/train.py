@@ -87,10 +87,16 @@ def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val:
                  Progress(label, profile.epochs)]
     hist = trainer.fit(train_ds, validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
                        batch_size=profile.batch_size, verbose=0, callbacks=callbacks)
-    history = pd.DataFrame(hist.history)
-    history = history.rename(columns={"learning_rate": "lr"})
+    history = pd.DataFrame(hist.history).rename(columns={"learning_rate": "lr"})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
-    return net, history.astype(float).round(6)
+    return net, tidy_history(history)
+
+
+def tidy_history(history: pd.DataFrame) -> pd.DataFrame:
+    """One form for a fresh and a stored history, so both print the same."""
+    history = history.astype(float).round(6)
+    history["epoch"] = history["epoch"].astype(int)
+    return history
 
 
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
@@ -133,7 +139,7 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
     problem = runs.check_run(path)
     if problem is None and not force:
         model, history, arrays, meta = runs.load_run(path)
-        return Run(name, profile, model, history, arrays["y_true"], arrays["y_prob"],
+        return Run(name, profile, model, tidy_history(history), arrays["y_true"], arrays["y_prob"],
                    arrays["test_index"], meta, loaded=True)
     if problem not in (None, "not stored"):
         log_progress(f"[{name}] stored run {path.name} is {problem}: training it again", _terminal())

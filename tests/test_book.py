@@ -1,0 +1,274 @@
+"""Checks of the built HTML book (`make book`, then `make book-check`), and of the checks themselves.
+
+Tests marked `book` read `_build/html` and fail (not skip) when it is missing: run `make book`
+first. The tests at the bottom, without the marker, run the detectors on small fake pages so
+`make unit` shows they catch what they should and leave prose alone.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import pytest
+from PIL import Image
+
+import _book_helpers as bh
+
+TOC_FILES = bh.toc_files()
+CHAPTERS = bh.chapter_files(TOC_FILES)
+HTML_ROOT = bh.HTML_ROOT
+SCREENSHOTS = HTML_ROOT.parent / "screenshots"
+
+book = pytest.mark.book
+
+
+def require_book() -> None:
+    message = bh.book_missing(HTML_ROOT)
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
+def require_browser() -> None:
+    message = bh.browser_missing()
+    if message:
+        pytest.fail(message, pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    """get(): one headless Chromium for the whole module, started on first use, quit at the end."""
+    drivers = []
+
+    def get():
+        require_browser()
+        if not drivers:
+            drivers.append(bh.make_driver(tmp_path_factory.mktemp("chromium-profile")))
+        return drivers[0]
+
+    yield get
+    for driver in drivers:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def book_url():
+    """Base URL of `_build/html` served over http on 127.0.0.1 (a free port); None if not built."""
+    if bh.book_missing(HTML_ROOT):
+        yield None
+        return
+    with bh.serve(HTML_ROOT) as url:
+        yield url
+
+
+def fail_on(problems: list[str], where: str) -> None:
+    if problems:
+        pytest.fail(f"{where}:\n  " + "\n  ".join(problems), pytrace=False)
+
+
+# ------------------------------------------------------------------------ the real build
+
+@book
+def test_book_is_built():
+    require_book()
+    assert CHAPTERS, f"no chapters/ entries in {bh.TOC}"
+
+
+@book
+@pytest.mark.parametrize("file", TOC_FILES)
+def test_toc_entry_has_a_page(file):
+    require_book()
+    page = bh.page_path(HTML_ROOT, file)
+    assert page.is_file(), f"{file} is in _toc.yml but {page} was not built"
+
+
+@book
+@pytest.mark.parametrize("file", TOC_FILES)
+def test_page_images_exist(file):
+    require_book()
+    page = bh.page_path(HTML_ROOT, file)
+    assert page.is_file(), f"{page} was not built"
+    fail_on(bh.image_problems(page, HTML_ROOT), f"{file}.html")
+    if file in CHAPTERS and not bh.image_sources(page.read_text(encoding="utf8")):
+        pytest.fail(f"{file}.html has no image (every chapter should show at least one)",
+                    pytrace=False)
+
+
+@book
+@pytest.mark.parametrize("file", TOC_FILES)
+def test_page_has_no_error_output(file):
+    require_book()
+    page = bh.page_path(HTML_ROOT, file)
+    assert page.is_file(), f"{page} was not built"
+    fail_on(bh.find_errors(page.read_text(encoding="utf8")), f"{file}.html")
+
+
+@book
+@pytest.mark.parametrize("file", CHAPTERS)
+def test_chapter_images_render_in_a_browser(file, book_url, browser):
+    require_book()
+    page = bh.page_path(HTML_ROOT, file)
+    assert page.is_file(), f"{page} was not built"
+    shot = SCREENSHOTS / bh.screenshot_name(file, CHAPTERS)
+    problems = bh.browser_image_problems(browser(), f"{book_url}{file}.html", shot)
+    fail_on(problems, f"{file}.html in Chromium")
+
+
+@book
+def test_browser_check_catches_a_broken_image(tmp_path, browser):
+    """The browser check itself, on a fake site: a good PNG passes, a corrupt one is reported."""
+    site = _fake_site(tmp_path)
+    (site / "_images" / "bad.png").write_bytes(b"not a png at all")
+    with bh.serve(site) as url:
+        assert bh.browser_image_problems(browser(), f"{url}chapters/01_good.html",
+                                         tmp_path / "shots" / "good.png") == []
+        problems = bh.browser_image_problems(browser(), f"{url}chapters/02_bad.html")
+    assert (tmp_path / "shots" / "good.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(problems) == 1 and "bad.png" in problems[0], problems
+
+
+# --------------------------------------------------------- the detectors, on fake pages
+
+def _png(width: int = 3, height: int = 2) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 30)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
+
+CELL = """<div class="cell docutils container">
+<div class="cell_input docutils container"><div class="highlight-ipython3 notranslate">
+<div class="highlight"><pre><span></span>{source}</pre></div></div></div>
+<div class="cell_output docutils container">{output}</div></div>"""
+STREAM = ('<div class="output {kind} highlight-myst-ansi notranslate"><div class="highlight">'
+          '<pre><span></span>{text}</pre></div></div>')
+TRACEBACK = ('<div class="output traceback highlight-ipythontb notranslate"><div class="highlight">'
+             '<pre><span></span><span class="gt">-----</span>\n'
+             '<span class="ne">{name}</span>   Traceback (most recent call last)\n'
+             'Cell In[3], line 1\n<span class="ne">{name}</span>: {msg}\n</pre></div></div>')
+
+
+def _page(body: str) -> str:
+    return (f"<!DOCTYPE html><html><head><title>t</title>"
+            f"<script>const x = 'Traceback (most recent call last)';</script></head>"
+            f"<body><main>{body}</main></body></html>")
+
+
+def _fake_site(tmp_path):
+    site = tmp_path / "html"
+    (site / "chapters").mkdir(parents=True)
+    (site / "_images").mkdir()
+    (site / "_images" / "good.png").write_bytes(PNG)
+    (site / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=intro.html" />')
+    (site / "intro.html").write_text(_page("<h1>Intro</h1><p>No images here.</p>"))
+    (site / "chapters" / "01_good.html").write_text(_page(
+        '<h1>Good</h1><img loading="lazy" alt="a" src="../_images/good.png" />'
+        '<div style="height:5000px"></div>'
+        '<img loading="lazy" alt="b" src="/_images/good.png" />'
+        f'<img alt="inline" src="data:image/png;base64,{base64.b64encode(PNG).decode()}" />'))
+    (site / "chapters" / "02_bad.html").write_text(_page(
+        '<h1>Bad</h1><div style="height:3000px"></div>'
+        '<img alt="bad" src="../_images/bad.png" />'))
+    return site
+
+
+def test_toc_files_walks_root_parts_chapters_and_nested_sections(tmp_path):
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("""
+format: jb-book
+root: intro
+parts:
+  - caption: One
+    chapters:
+      - file: chapters/01_data
+        sections:
+          - file: chapters/01a_more.ipynb
+            sections:
+              - file: chapters/01b_deep
+      - url: https://example.org
+        title: external
+  - caption: Two
+    chapters:
+      - file: chapters/02_model.md
+""")
+    files = bh.toc_files(toc)
+    assert files == ["intro", "chapters/01_data", "chapters/01a_more", "chapters/01b_deep",
+                     "chapters/02_model"]
+    assert bh.chapter_files(files) == files[1:]
+
+
+def test_toc_files_reads_the_projects_toc():
+    assert TOC_FILES[0] == "intro"
+    assert CHAPTERS and all(f.startswith("chapters/") for f in CHAPTERS)
+
+
+def test_book_missing_says_run_make_book(tmp_path):
+    assert "run `make book` first" in bh.book_missing(tmp_path)
+    assert bh.book_missing(_fake_site(tmp_path)) is None
+
+
+def test_image_problems_on_a_fake_site(tmp_path):
+    site = _fake_site(tmp_path)
+    assert bh.image_problems(site / "chapters" / "01_good.html", site) == []
+    assert bh.image_problems(site / "chapters" / "02_bad.html", site) == [
+        f"missing image file: ../_images/bad.png -> {(site / '_images' / 'bad.png').resolve()}"]
+    page = site / "chapters" / "03.html"
+    page.write_text(_page(
+        '<img src="https://cdn.example.org/x.png"/><img src="//cdn.example.org/y.png"/>'
+        '<img src="../../outside.png"/><img alt="no src"/>'
+        '<img src="../_images/good.png" srcset="../_images/good.png 1x, ../_images/2x.png 2x"/>'
+        '<img src="../_images/good.png?v=3#frag"/>'))
+    (tmp_path / "outside.png").write_bytes(PNG)
+    problems = bh.image_problems(page, site)
+    assert [p.split(":")[0] for p in problems] == [
+        "external image (the book must work offline)", "external image (the book must work offline)",
+        "image outside the built site", "<img> without a src", "missing image file"]
+    assert "2x.png" in problems[-1]
+
+
+def test_find_errors_leaves_clean_pages_and_prose_alone():
+    prose = """<h1>Results</h1>
+<p>The standard error of the mean is 0.02; Error bars show the standard error.</p>
+<p>A <code class="docutils literal notranslate"><span class="pre">ValueError</span></code>
+is raised when the manifest is wrong, and a NameError means a typo.</p>
+<p>Error: prose that happens to start with it is not an output.</p>
+<pre>KeyError: in a prose code block, not a cell output</pre>"""
+    cells = (CELL.format(source="raise ValueError('x')  # Traceback (most recent call last)",
+                         output=STREAM.format(kind="stream", text="mean error: 0.12\nTest Error: 3%"))
+             + CELL.format(source="df", output='<div class="output text_html"><table><tr>'
+                                                '<th>Error</th><td>0.1</td></tr></table></div>'))
+    assert bh.find_errors(_page(prose + cells)) == []
+
+
+@pytest.mark.parametrize("output, expected", [
+    (STREAM.format(kind="stderr", text="UserWarning: something"), "stderr output"),
+    (TRACEBACK.format(name="NameError", msg="name 'x' is not defined"), "traceback output"),
+    (STREAM.format(kind="stream", text="ok\nValueError: bad value"), "error line in a cell output"),
+    (STREAM.format(kind="stream", text="ModuleNotFoundError: No module named 'foo'"),
+     "error line in a cell output"),
+    (STREAM.format(kind="stream", text="  tensorflow.errors.InvalidArgumentError: shapes"),
+     "error line in a cell output"),
+    (STREAM.format(kind="stream", text="Error: the data folder is missing"),
+     "error line in a cell output"),
+    ('<div class="output text_plain"><pre>Traceback (most recent call last):\n  File "x"\n'
+     'KeyError: 3</pre></div>', "'Traceback (most recent call last)' in the page text"),
+])
+def test_find_errors_flags_error_outputs(output, expected):
+    errors = bh.find_errors(_page(CELL.format(source="run()", output=output)))
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+@pytest.mark.parametrize("text", [
+    "Traceback (most recent call last):",
+    "Executing notebook failed: CellExecutionError",
+    "An error occurred while executing the following cell:",
+    "Notebook exception traceback saved in: /tmp/x.log",
+])
+def test_find_errors_flags_execution_failure_text_anywhere_visible(text):
+    assert bh.find_errors(_page(f"<p>{text}</p>"))
+    assert not bh.find_errors(_page(f"<script>let s = '{text}';</script>"))
+
+
+def test_screenshot_name():
+    assert bh.screenshot_name("chapters/01_data", ["chapters/01_data"]) == "01_data.png"
+    assert bh.screenshot_name("chapters/a/x", ["chapters/a/x", "chapters/b/x"]) == "chapters_a_x.png"

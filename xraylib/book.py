@@ -1,0 +1,45 @@
+"""Helpers for the book itself: glue, the profile banner, and re-executing chapters in place.
+
+`python -m xraylib.book chapters/*.ipynb` (or `make notebooks`) refreshes the stored outputs that
+nbval compares against.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .config import Profile
+
+
+def glue(name: str, value, display: bool = False):
+    """myst-nb glue that also works outside a book build (no output either way unless asked)."""
+    from myst_nb import glue as _glue  # noqa: PLC0415
+
+    _glue(name, value, display=display)
+    return value
+
+
+def banner(profile: Profile) -> None:
+    """The line every chapter prints first: which profile and settings produced its numbers."""
+    print(profile.describe())
+
+
+def execute_in_place(paths: list[str], timeout: int = 3600) -> None:
+    """Run each notebook top to bottom in its folder and store its outputs (stderr dropped)."""
+    import nbformat  # noqa: PLC0415
+    from nbclient import NotebookClient  # noqa: PLC0415
+
+    for path in map(Path, paths):
+        print(f"executing {path} ...", file=sys.stderr, flush=True)
+        nb = nbformat.read(path, as_version=4)
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in cell.outputs
+                                if not (o.get("output_type") == "stream" and o.get("name") == "stderr")]
+        nbformat.write(nb, path)
+
+
+if __name__ == "__main__":
+    execute_in_place(sys.argv[1:])

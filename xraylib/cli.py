@@ -1,0 +1,108 @@
+"""The `xraylib` command (also `python -m xraylib`): data checks, splits and training."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .config import CLASSES, PROFILES, get_profile
+
+
+def _data_verify(args) -> int:
+    from . import data  # noqa: PLC0415
+    from .config import data_dir  # noqa: PLC0415
+
+    root = data_dir(args.data)
+    df = data.load_manifest(root)
+    problems = data.validate_manifest(df, check_sha256=not args.no_sha256)
+    if not args.json:
+        print(f"data folder: {root}")
+        print(f"{len(df)} images")
+        print(df.groupby("label").size().reindex(CLASSES, fill_value=0).to_string())
+        if df["dataset"].any():
+            print(df.groupby(["dataset", "label"]).size().to_string())
+    for p in problems:
+        print(f"ERROR {p}", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"root": str(root), "images": len(df),
+                          "by_label": df.groupby("label").size().to_dict(),
+                          "by_dataset": df.groupby("dataset").size().to_dict(),
+                          "problems": problems}, indent=2))
+    if problems:
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return 1
+    if not args.json:
+        print("OK: manifest, files" + ("" if args.no_sha256 else " and sha256") + " verified")
+    return 0
+
+
+def _splits(args) -> int:
+    from . import splits  # noqa: PLC0415
+    from .train import composition  # noqa: PLC0415
+
+    profile = get_profile(args.profile)
+    comp = composition(profile, args.data)
+    table = splits.split_sizes(comp, [splits.initial_split(comp, profile)] +
+                               splits.cv_splits(comp, profile))
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    else:
+        print(f"composition: {len(comp)} images "
+              + ", ".join(f"{c} {n}" for c, n in comp['label'].value_counts().reindex(CLASSES).items()))
+        print(table.to_string(index=False))
+    return 0
+
+
+def _train(args) -> int:
+    from . import evaluate  # noqa: PLC0415
+    from .train import initial_run  # noqa: PLC0415
+
+    profile = get_profile(args.profile)
+    run = initial_run(profile, args.data, force=args.force)
+    summary = evaluate.summary(run.y_true, run.y_prob)
+    if args.json:
+        print(json.dumps({"profile": profile.name, "loaded_from_store": run.loaded, **summary},
+                         indent=2))
+    else:
+        print(profile.describe())
+        print(("loaded stored run" if run.loaded else "trained") + f": test set of {len(run.y_true)}")
+        print(evaluate.format_summary(summary))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="xraylib", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    data = sub.add_parser("data", help="check the data folder")
+    data_sub = data.add_subparsers(dest="action", required=True)
+    verify = data_sub.add_parser("verify", help="check manifest, files and sha256")
+    verify.add_argument("--data", help="data folder (default: $XRAYLIB_DATA or the documented defaults)")
+    verify.add_argument("--no-sha256", action="store_true", help="skip the (slower) hash check")
+    verify.add_argument("--json", action="store_true")
+    verify.set_defaults(func=_data_verify)
+
+    def with_profile(p):
+        p.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+        p.add_argument("--data", help="main data folder")
+        p.add_argument("--json", action="store_true")
+        return p
+
+    with_profile(sub.add_parser("splits", help="sizes per class of every split")).set_defaults(func=_splits)
+    tr = with_profile(sub.add_parser("train", help="train (or load) the initial-procedure run"))
+    tr.add_argument("--force", action="store_true", help="retrain even if a stored run exists")
+    tr.set_defaults(func=_train)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
