@@ -1,4 +1,4 @@
-"""The `xraylib` command (also `python -m xraylib`): data checks, splits and training."""
+"""The `xraylib` command (also `python -m xraylib`): data checks, splits, training, cross-validation."""
 from __future__ import annotations
 
 import argparse
@@ -70,6 +70,23 @@ def _train(args) -> int:
     return 0
 
 
+def _cv(args) -> int:
+    from . import cv  # noqa: PLC0415
+
+    profile = get_profile(args.profile)
+    result = cv.cross_validate(profile, args.data, force=args.force)
+    table = result.table()
+    if args.json:
+        print(json.dumps({"profile": profile.name, "table2": table.to_dict(orient="index"),
+                          "paper_table2": cv.PAPER_TABLE2.to_dict(orient="index")}, indent=2))
+    else:
+        print(profile.describe())
+        print("Table 2 (percent, macro averages): ours")
+        print(table.to_string())
+        print(f"paper: mean accuracy {cv.PAPER_MEAN_ACCURACY}%, mean F1 {cv.PAPER_MEAN_F1}%")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xraylib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -92,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr = with_profile(sub.add_parser("train", help="train (or load) the initial-procedure run"))
     tr.add_argument("--force", action="store_true", help="retrain even if a stored run exists")
     tr.set_defaults(func=_train)
+    cvp = with_profile(sub.add_parser("cv", help="run or resume 5-fold cross-validation; print Table 2"))
+    cvp.add_argument("--force", action="store_true", help="retrain every fold")
+    cvp.set_defaults(func=_cv)
     return parser
 
 

@@ -86,7 +86,7 @@ PROFILES: dict[str, Profile] = {
     # fewer epochs, a larger batch (same architecture, optimiser and schedule).
     # Batch normalisation momentum 0.9 and learning rate 1e-3 let BN statistics and weights settle
     # in the few hundred steps this profile takes (with 0.99 the network predicts one class).
-    "quick": Profile(name="quick", image_size=96, epochs=6, batch_size=16, learning_rate=1e-3,
+    "quick": Profile(name="quick", image_size=96, epochs=5, batch_size=16, learning_rate=1e-3,
                      bn_momentum=0.9),
 }
 

@@ -57,3 +57,72 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
     return (float(centre - half), float(centre + half))
+
+
+def bootstrap_interval(metric, y_true: np.ndarray, y_score: np.ndarray, n_boot: int = 1000,
+                       seed: int = 0, confidence: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap over images for any metric(y_true, y_score) (F1, AUC, ...)."""
+    rng = np.random.default_rng(seed)
+    n = len(y_true)
+    values = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, n, n)
+        if len(np.unique(y_true[idx])) < len(CLASSES):
+            continue  # a resample without some class has no macro metric
+        values.append(metric(y_true[idx], y_score[idx]))
+    lo, hi = np.percentile(values, [50 * (1 - confidence), 50 * (1 + confidence)])
+    return float(lo), float(hi)
+
+
+def macro_f1(y_true: np.ndarray, y_prob: np.ndarray) -> float:
+    """Macro F1 from probabilities (argmax), for bootstrap_interval."""
+    return float(precision_recall_fscore_support(y_true, np.asarray(y_prob).argmax(1),
+                                                 labels=range(len(CLASSES)), average="macro",
+                                                 zero_division=0)[2])
+
+
+def macro_auc(y_true: np.ndarray, y_prob: np.ndarray) -> float:
+    """One-vs-rest macro ROC AUC."""
+    from sklearn.metrics import roc_auc_score  # noqa: PLC0415
+
+    return float(roc_auc_score(y_true, y_prob, multi_class="ovr", average="macro",
+                               labels=range(len(CLASSES))))
+
+
+def per_class_rates(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """Sensitivity, specificity, PPV and NPV of each class against the rest, with Wilson 95% CIs."""
+    cm = confusion_matrix(y_true, y_pred, labels=range(len(CLASSES)))
+    rows = []
+    for k, cls in enumerate(CLASSES):
+        tp = cm[k, k]
+        fn = cm[k].sum() - tp
+        fp = cm[:, k].sum() - tp
+        tn = cm.sum() - tp - fn - fp
+        row = {"class": cls}
+        for name, num, den in (("sensitivity", tp, tp + fn), ("specificity", tn, tn + fp),
+                               ("PPV", tp, tp + fp), ("NPV", tn, tn + fn)):
+            lo, hi = wilson_interval(int(num), int(den))
+            row[name] = (f"{100 * num / den:.1f} ({100 * lo:.1f}-{100 * hi:.1f})" if den
+                         else "n/a")
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("class")
+
+
+def expected_calibration_error(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 15) -> float:
+    """ECE of the top-class confidence: bin-size-weighted |accuracy - confidence| over equal bins."""
+    table = reliability_table(y_true, y_prob, bins)
+    return float((table["count"] * (table["accuracy"] - table["confidence"]).abs()).sum()
+                 / max(table["count"].sum(), 1))
+
+
+def reliability_table(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 15) -> pd.DataFrame:
+    """Per confidence bin: how many predictions, their mean confidence and their accuracy."""
+    conf = np.asarray(y_prob).max(1)
+    correct = np.asarray(y_prob).argmax(1) == np.asarray(y_true)
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(conf, edges[1:-1], right=True), 0, bins - 1)
+    rows = [{"bin": f"{edges[b]:.2f}-{edges[b + 1]:.2f}", "count": int((which == b).sum()),
+             "confidence": float(conf[which == b].mean()) if (which == b).any() else np.nan,
+             "accuracy": float(correct[which == b].mean()) if (which == b).any() else np.nan}
+            for b in range(bins)]
+    return pd.DataFrame(rows).dropna()

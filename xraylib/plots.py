@@ -4,17 +4,14 @@ Importing this module sets the plot style (the one import-time side effect STYLE
 """
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.patches import FancyBboxPatch
+from sklearn.metrics import confusion_matrix
 
-matplotlib.use("Agg") if matplotlib.get_backend().lower() in ("", "agg") else None
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.patches import FancyBboxPatch  # noqa: E402
-from sklearn.metrics import confusion_matrix  # noqa: E402
-
-from .config import CLASSES  # noqa: E402
+from .config import CLASSES
 
 sns.set_theme(context="notebook", style="whitegrid")
 PRETTY = {"covid": "COVID-19", "viral_pneumonia": "Viral pneumonia", "normal": "Normal"}
@@ -142,5 +139,91 @@ def architecture_diagram(table: pd.DataFrame) -> plt.Figure:
             ax.annotate("", (i + 0.45, 0.2), (i + 0.38, 0.2), arrowprops=dict(arrowstyle="->", lw=0.8))
     ax.set_title("Input image -> five Conv / BatchNorm / MaxPool / Dropout blocks -> Dense 512 -> 3 classes",
                  fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def show(fig: plt.Figure) -> None:
+    """Display a figure once and close it, whatever backend the kernel runs (nbval counts outputs)."""
+    from IPython.display import display  # noqa: PLC0415
+
+    display(fig)
+    plt.close(fig)
+
+
+def cv_schematic(split_sizes: pd.DataFrame) -> plt.Figure:
+    """Figure 3 equivalent: each fold's images as test / validation / training bars."""
+    folds = [s for s in split_sizes["split"].unique() if s.startswith("fold")]
+    colors = {"train": "#4c72b0", "val": "#dd8452", "test": "#c44e52"}
+    fig, ax = plt.subplots(figsize=(10, 0.6 + 0.55 * len(folds)))
+    total = split_sizes[split_sizes["split"] == folds[0]]["total"].sum()
+    for i, fold in enumerate(folds):
+        rows = split_sizes[split_sizes["split"] == fold].set_index("side")["total"]
+        test_start = i * total / len(folds)
+        ax.barh(i, rows["test"], left=test_start, color=colors["test"],
+                label="test (20%)" if i == 0 else None)
+        ax.barh(i, total, left=0, color=colors["train"], alpha=0.15, zorder=0)
+        ax.text(test_start + rows["test"] / 2, i, f"test {rows['test']}", ha="center",
+                va="center", color="white", fontsize=8)
+        ax.text(total * 1.01, i, f"train {rows['train']} / val {rows['val']}", va="center",
+                fontsize=8)
+    ax.barh([], [], color=colors["train"], alpha=0.3, label="train + validation (80% / 20% of the rest)")
+    ax.set_yticks(range(len(folds)), [f.replace("fold-", "Fold ") for f in folds])
+    ax.invert_yaxis()
+    ax.set_xlim(0, total * 1.25)
+    ax.set_xlabel(f"the {total} images of the composition")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(False)
+    fig.tight_layout()
+    return fig
+
+
+def fold_confusions(folds: list[tuple[np.ndarray, np.ndarray]], pooled: tuple[np.ndarray, np.ndarray]
+                    ) -> plt.Figure:
+    """Figure 6 equivalent: one confusion matrix per fold, and the pooled out-of-fold one."""
+    names = ["COVID", "Viral", "Normal"]
+    panels = list(folds) + [pooled]
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.1 * len(panels), 3.2))
+    for i, (ax, (y_true, y_pred)) in enumerate(zip(axes, panels)):
+        cm = confusion_matrix(y_true, y_pred, labels=range(len(CLASSES)))
+        sns.heatmap(cm, annot=True, fmt="d", cmap="Blues" if i < len(folds) else "Greens",
+                    cbar=False, ax=ax, xticklabels=names, yticklabels=names if i == 0 else False,
+                    annot_kws={"fontsize": 8})
+        ax.set_title(f"Fold {i + 1}" if i < len(folds) else "All folds (out-of-fold)", fontsize=10)
+        ax.set_xlabel("predicted")
+    axes[0].set_ylabel("true")
+    fig.tight_layout()
+    return fig
+
+
+def roc_curves(y_true: np.ndarray, y_prob: np.ndarray, baseline: np.ndarray | None = None) -> plt.Figure:
+    """One-vs-rest ROC curve per class (solid: CNN; dashed: the baseline, if given)."""
+    from sklearn.metrics import roc_auc_score, roc_curve  # noqa: PLC0415
+
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    for k, cls in enumerate(CLASSES):
+        for prob, style, who in ((y_prob, "-", "CNN"), (baseline, "--", "baseline")):
+            if prob is None:
+                continue
+            fpr, tpr, _ = roc_curve(y_true == k, prob[:, k])
+            auc = roc_auc_score(y_true == k, prob[:, k])
+            ax.plot(fpr, tpr, style, color=COLORS[cls], label=f"{PRETTY[cls]} {who} (AUC {auc:.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
+    ax.set(xlabel="false-positive rate", ylabel="true-positive rate (sensitivity)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def reliability_diagram(table: pd.DataFrame, ece: float) -> plt.Figure:
+    """Accuracy against confidence per bin; the diagonal is perfect calibration."""
+    fig, ax = plt.subplots(figsize=(5.5, 5))
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="perfect calibration")
+    sizes = 20 + 300 * table["count"] / table["count"].max()
+    ax.scatter(table["confidence"], table["accuracy"], s=sizes, alpha=0.7, label="bins (area: count)")
+    ax.plot(table["confidence"], table["accuracy"], lw=1)
+    ax.set(xlabel="mean confidence of the predicted class", ylabel="accuracy",
+           xlim=(0.3, 1.02), ylim=(0, 1.02), title=f"ECE (15 bins) = {ece:.3f}")
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig

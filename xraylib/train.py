@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -86,7 +87,7 @@ def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val:
                                                    patience=profile.lr_patience, verbose=0),
                  Progress(label, profile.epochs)]
     hist = trainer.fit(train_ds, validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
-                       batch_size=profile.batch_size, verbose=0, callbacks=callbacks)
+                       shuffle=False, verbose=0, callbacks=callbacks)  # the dataset shuffles
     history = pd.DataFrame(hist.history).rename(columns={"learning_rate": "lr"})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     return net, tidy_history(history)
@@ -131,8 +132,11 @@ def data_fingerprint(df: pd.DataFrame) -> str:
 
 
 def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
-                x: np.ndarray | None = None, force: bool = False) -> Run:
-    """Load the stored run for this profile, data and split, or train it and store it."""
+                images: Callable[[], np.ndarray] | None = None, force: bool = False) -> Run:
+    """Load the stored run for this profile, data and split, or train it and store it.
+
+    `images` returns the decoded composition; it is called only if training is needed.
+    """
     key = runs.run_key(profile.as_dict(), data_fingerprint(comp),
                        [split.train.tolist(), split.val.tolist(), split.test.tolist()])
     path = runs.run_dir(f"{name}-{profile.name}", key)
@@ -143,8 +147,7 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
                    arrays["test_index"], meta, loaded=True)
     if problem not in (None, "not stored"):
         log_progress(f"[{name}] stored run {path.name} is {problem}: training it again", _terminal())
-    if x is None:
-        x = xdata.load_images(comp, profile.image_size)
+    x = images() if images else xdata.load_images(comp, profile.image_size)
     y = xdata.labels_of(comp)
     start = time.time()
     model, history = fit_model(profile, x[split.train], y[split.train], x[split.val], y[split.val],
