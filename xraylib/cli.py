@@ -87,6 +87,37 @@ def _cv(args) -> int:
     return 0
 
 
+def _evaluate(args) -> int:
+    from . import predict  # noqa: PLC0415
+    from .train import latest_model  # noqa: PLC0415
+
+    profile = get_profile(args.profile)
+    model, _ = latest_model("initial", profile)
+    result = predict.evaluate_folder(args.data, model, profile)
+    report = result.report()
+    print(json.dumps(report, indent=2) if args.json else predict.format_report(report))
+    for f in result.unreadable:
+        print(f"ERROR unreadable: {f}", file=sys.stderr)
+    return 1 if result.unreadable else 0
+
+
+def _predict(args) -> int:
+    from . import predict  # noqa: PLC0415
+    from .train import latest_model  # noqa: PLC0415
+
+    profile = get_profile(args.profile)
+    model, _ = latest_model("initial", profile)
+    table, errors = predict.predict_files(args.images, model, profile, args.out)
+    if args.json:
+        print(json.dumps({"profile": profile.name, "predictions": table.to_dict(orient="records"),
+                          "errors": errors}, indent=2))
+    elif len(table):
+        print(table.to_string(index=False))
+    for e in errors:
+        print(f"ERROR {e}", file=sys.stderr)
+    return 1 if errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xraylib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +143,17 @@ def build_parser() -> argparse.ArgumentParser:
     cvp = with_profile(sub.add_parser("cv", help="run or resume 5-fold cross-validation; print Table 2"))
     cvp.add_argument("--force", action="store_true", help="retrain every fold")
     cvp.set_defaults(func=_cv)
+    ev = sub.add_parser("evaluate", help="run the stored initial-procedure model on a folder")
+    ev.add_argument("--data", required=True, help="folder with manifest.csv or images/<label>/")
+    ev.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+    ev.add_argument("--json", action="store_true")
+    ev.set_defaults(func=_evaluate)
+    pr = sub.add_parser("predict", help="class probabilities and a heat map for X-ray image files")
+    pr.add_argument("images", nargs="+", help="PNG or JPEG files, any size, bit depth or channels")
+    pr.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+    pr.add_argument("--out", help="folder for the heat-map overlay PNGs")
+    pr.add_argument("--json", action="store_true")
+    pr.set_defaults(func=_predict)
     return parser
 
 

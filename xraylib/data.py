@@ -197,3 +197,13 @@ def paper_composition(df: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     out = pd.concat(parts).reset_index(drop=True)
     out.attrs.update(df.attrs)
     return out
+
+
+def resize_gray(gray: np.ndarray, size: int) -> np.ndarray:
+    """Resize a uint8 batch as decode_gray does, for transforms that must run at native size."""
+    out = np.empty((len(gray), size, size), np.uint8)
+    for i, img in enumerate(gray):
+        small = Image.fromarray(img.astype(np.float32), mode="F").resize(
+            (size, size), Image.Resampling.BILINEAR)
+        out[i] = np.clip(np.rint(np.asarray(small)), 0, 255)
+    return out

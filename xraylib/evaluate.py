@@ -56,7 +56,8 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     p = successes / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (float(centre - half), float(centre + half))
+    # Clipped: at 0/n and n/n rounding leaves ~1e-17 outside [0, 1] ("-0.0%" in tables).
+    return (max(0.0, float(centre - half)), min(1.0, float(centre + half)))
 
 
 def bootstrap_interval(metric, y_true: np.ndarray, y_score: np.ndarray, n_boot: int = 1000,
@@ -126,3 +127,14 @@ def reliability_table(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 15) ->
              "accuracy": float(correct[which == b].mean()) if (which == b).any() else np.nan}
             for b in range(bins)]
     return pd.DataFrame(rows).dropna()
+
+
+def pick_examples(y_true: np.ndarray, y_pred: np.ndarray, correct: int = 2, wrong: int = 1
+                  ) -> list[int]:
+    """Per class, the first `correct` right and `wrong` wrong predictions (for saliency figures)."""
+    picked = []
+    for k in range(len(CLASSES)):
+        right = np.flatnonzero((y_true == k) & (y_pred == k))[:correct]
+        missed = np.flatnonzero((y_true == k) & (y_pred != k))[:wrong]
+        picked.extend(right.tolist() + missed.tolist())
+    return picked

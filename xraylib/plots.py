@@ -91,6 +91,10 @@ def training_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.plot(history["epoch"], history[f"val_{metric}"], "s-", label="validation", ms=3)
         for i, e in enumerate(drops):
             ax.axvline(e, color="grey", ls=":", lw=1, label="learning rate halved" if i == 0 else None)
+        if "kept" in history and history["kept"].any() and not history["kept"].iloc[-1]:
+            best = history[history["kept"].astype(bool)].iloc[0]
+            ax.plot(best["epoch"], best[f"val_{metric}"], "*", ms=14, color="black",
+                    label="weights kept (best validation)")
         ax.set(xlabel="epoch", ylabel=metric)
         ax.legend()
     if title:
@@ -225,5 +229,38 @@ def reliability_diagram(table: pd.DataFrame, ece: float) -> plt.Figure:
     ax.set(xlabel="mean confidence of the predicted class", ylabel="accuracy",
            xlim=(0.3, 1.02), ylim=(0, 1.02), title=f"ECE (15 bins) = {ece:.3f}")
     ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
+def saliency_rows(gray: np.ndarray, maps: dict[str, np.ndarray], titles: list[str],
+                  overlay) -> plt.Figure:
+    """One row per image: the image, then each method's map over it (Figures 7-9 and beyond)."""
+    n, cols = len(gray), 1 + len(maps)
+    fig, axes = plt.subplots(n, cols, figsize=(2.3 * cols, 2.35 * n), squeeze=False)
+    for i in range(n):
+        axes[i, 0].imshow(gray[i], cmap="gray", vmin=0, vmax=255)
+        axes[i, 0].set_title(titles[i], fontsize=8, loc="left")
+        for j, (name, m) in enumerate(maps.items(), 1):
+            axes[i, j].imshow(overlay(gray[i], m[i]))
+            if i == 0:
+                axes[i, j].set_title(name, fontsize=9)
+        for ax in axes[i]:
+            ax.axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def sanity_curves(table: pd.DataFrame) -> plt.Figure:
+    """Rank correlation with the original maps as layers are randomised from the top."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    for method, part in table.groupby("method", sort=False):
+        ax.plot(part["layers_randomized"], part["spearman"], "o-", label=method)
+    first = table[table["method"] == table["method"].iloc[0]]
+    ax.set_xticks(first["layers_randomized"], first["layer"], rotation=45, ha="right")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set(xlabel="randomised down to layer (cascading from the top)",
+           ylabel="Spearman rank correlation\nwith the trained model's maps", ylim=(-0.2, 1.05))
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -31,6 +31,18 @@ def run_dir(name: str, key: str) -> Path:
     return cache_dir() / "runs" / f"{name}-{key}"
 
 
+def mark_latest(path: Path) -> None:
+    """Record `path` as the newest run of its name (`<name>-<profile>.latest` beside it)."""
+    name = path.name.rsplit("-", 1)[0]
+    (path.parent / f"{name}.latest").write_text(path.name)
+
+
+def latest(name: str) -> Path | None:
+    """The run last marked for `name` (e.g. 'initial-quick'), or None."""
+    pointer = cache_dir() / "runs" / f"{name}.latest"
+    return pointer.parent / pointer.read_text().strip() if pointer.exists() else None
+
+
 def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 

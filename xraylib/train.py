@@ -51,6 +51,26 @@ class Progress(keras.callbacks.Callback):
                 f"val_acc {logs.get('val_accuracy', 0):.3f} - {left:.0f}s left")
         log_progress(line, self.stream)
 
+    def on_train_end(self, logs=None):
+        if self.stream is not None and self.stream is not sys.stderr:
+            self.stream.close()
+
+
+class KeepBest(keras.callbacks.Callback):
+    """Restore, after training, the weights of the epoch with the highest validation accuracy."""
+
+    def __init__(self):
+        super().__init__()
+        self.best, self.weights, self.epoch = -1.0, None, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (logs or {}).get("val_accuracy", -1.0) > self.best:
+            self.best, self.weights, self.epoch = logs["val_accuracy"], self.model.get_weights(), epoch + 1
+
+    def on_train_end(self, logs=None):
+        if self.weights is not None:
+            self.model.set_weights(self.weights)
+
 
 def _terminal():
     """A stream to the user's terminal: stderr when it is one (CLI), else /dev/tty, else None."""
@@ -86,17 +106,24 @@ def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val:
                                                    factor=profile.lr_factor,
                                                    patience=profile.lr_patience, verbose=0),
                  Progress(label, profile.epochs)]
+    keep = KeepBest() if profile.restore_best else None
+    if keep:
+        callbacks.append(keep)
     hist = trainer.fit(train_ds, validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
                        shuffle=False, verbose=0, callbacks=callbacks)  # the dataset shuffles
     history = pd.DataFrame(hist.history).rename(columns={"learning_rate": "lr"})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
+    history["kept"] = history["epoch"] == (keep.epoch if keep else len(history))
     return net, tidy_history(history)
 
 
 def tidy_history(history: pd.DataFrame) -> pd.DataFrame:
     """One form for a fresh and a stored history, so both print the same."""
+    kept = history.pop("kept").astype(bool) if "kept" in history else None
     history = history.astype(float).round(6)
     history["epoch"] = history["epoch"].astype(int)
+    if kept is not None:
+        history["kept"] = kept.to_numpy()
     return history
 
 
@@ -142,6 +169,7 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
     path = runs.run_dir(f"{name}-{profile.name}", key)
     problem = runs.check_run(path)
     if problem is None and not force:
+        runs.mark_latest(path)
         model, history, arrays, meta = runs.load_run(path)
         return Run(name, profile, model, tidy_history(history), arrays["y_true"], arrays["y_prob"],
                    arrays["test_index"], meta, loaded=True)
@@ -158,7 +186,20 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
             "tensorflow": tf.__version__, "keras": keras.__version__, "cpu_count": os.cpu_count()}
     runs.save_run(path, model, history, {"y_true": y[split.test], "y_prob": y_prob,
                                          "test_index": split.test}, meta)
+    runs.mark_latest(path)
     return Run(name, profile, model, history, y[split.test], y_prob, split.test, meta)
+
+
+def latest_model(name: str, profile: Profile) -> tuple[keras.Model, dict]:
+    """The most recently trained or loaded run of this name and profile, without the main data
+    (for `xraylib predict` / `evaluate`); says which command makes one if there is none."""
+    path = runs.latest(f"{name}-{profile.name}")
+    if path is None or runs.check_run(path) is not None:
+        raise FileNotFoundError(
+            f"no stored '{name}' run for profile '{profile.name}' under {cache_dir() / 'runs'}: "
+            f"make one with `xraylib train --profile {profile.name}`")
+    model, _, _, meta = runs.load_run(path)
+    return model, meta
 
 
 def composition(profile: Profile, data: str | None = None) -> pd.DataFrame:

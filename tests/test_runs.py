@@ -1,0 +1,156 @@
+"""xraylib.runs: a stored run comes back exactly; a missing, partial or damaged run is not used."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xraylib import config, runs
+from xraylib.model import build_model
+
+FILES = ("model.keras", "history.csv", "arrays.npz", "meta.json")
+
+
+@pytest.fixture(scope="module")
+def net():
+    model = build_model(config.get_profile("quick"))
+    # Non-default values everywhere, so a load that silently re-initialised would show.
+    rng = np.random.default_rng(0)
+    model.set_weights([rng.normal(size=w.shape).astype(w.dtype) for w in model.get_weights()])
+    return model
+
+
+HISTORY = pd.DataFrame({"epoch": [1, 2], "accuracy": [0.5, 0.75], "loss": [1.25, 0.5],
+                        "val_accuracy": [0.4, 0.6], "val_loss": [1.5, 0.875], "lr": [1e-3, 5e-4]})
+ARRAYS = {"y_true": np.array([0, 1, 2, 2]), "y_prob": np.eye(3)[[0, 1, 2, 1]] * 0.9 + 0.1 / 3,
+          "test_index": np.array([3, 5, 8, 13])}
+META = {"name": "tiny", "n_test": 4, "profile": {"seed": 2020}, "train_seconds": 1.5}
+
+
+@pytest.fixture
+def stored(net, cache):
+    """A complete run saved under a private cache."""
+    path = runs.run_dir("tiny-quick", "0123456789abcdef")
+    runs.save_run(path, net, HISTORY, ARRAYS, META)
+    return path
+
+
+def test_save_then_load_gives_back_weights_history_arrays_and_meta(net, stored):
+    model, history, arrays, meta = runs.load_run(stored)
+    for got, want in zip(model.get_weights(), net.get_weights(), strict=True):
+        np.testing.assert_array_equal(got, want)
+    pd.testing.assert_frame_equal(history, HISTORY)
+    assert arrays.keys() == ARRAYS.keys()
+    for key, want in ARRAYS.items():
+        np.testing.assert_array_equal(arrays[key], want)
+        assert arrays[key].dtype == want.dtype
+    assert meta == META
+
+
+def test_loaded_model_predicts_as_the_saved_one(net, stored):
+    model = runs.load_run(stored)[0]
+    x = np.random.default_rng(1).random((2, 96, 96, 3), dtype=np.float32)
+    np.testing.assert_allclose(model(x, training=False).numpy(), net(x, training=False).numpy(),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_save_run_lists_a_checksum_for_every_file(stored):
+    sums = json.loads((stored / runs.CHECKSUMS).read_text())
+    assert sorted(sums) == sorted(FILES)
+
+
+def test_check_run_of_an_intact_run_is_none(stored):
+    assert runs.check_run(stored) is None
+
+
+def test_check_run_of_a_missing_folder_says_not_stored(cache):
+    assert runs.check_run(cache / "runs" / "never-made") == "not stored"
+
+
+def test_check_run_without_checksum_list_says_incomplete(stored):
+    (stored / runs.CHECKSUMS).unlink()
+    assert runs.check_run(stored) == "incomplete (no checksum list)"
+
+
+def test_check_run_with_an_unreadable_checksum_list_says_corrupt(stored):
+    (stored / runs.CHECKSUMS).write_text('{"model.keras": ')
+    assert runs.check_run(stored) == "checksum list is corrupt"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_check_run_names_a_file_truncated_to_half(stored, name):
+    file = stored / name
+    file.write_bytes(file.read_bytes()[: file.stat().st_size // 2])
+    assert runs.check_run(stored) == f"{name} is truncated or altered"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_check_run_names_a_file_altered_in_one_byte(stored, name):
+    file = stored / name
+    data = bytearray(file.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    file.write_bytes(bytes(data))
+    assert runs.check_run(stored) == f"{name} is truncated or altered"
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_check_run_names_a_deleted_file(stored, name):
+    (stored / name).unlink()
+    assert runs.check_run(stored) == f"{name} is missing"
+
+
+def test_load_run_of_a_damaged_run_raises_file_not_found_naming_the_problem(stored):
+    file = stored / "arrays.npz"
+    file.write_bytes(file.read_bytes()[:100])
+    with pytest.raises(FileNotFoundError, match="arrays.npz is truncated or altered") as info:
+        runs.load_run(stored)
+    assert str(stored) in str(info.value)
+
+
+def test_a_save_that_dies_midway_leaves_only_a_partial_folder_that_is_not_a_run(net, cache,
+                                                                                monkeypatch):
+    path = runs.run_dir("tiny-quick", "fedcba9876543210")
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the process were stopped while writing
+
+    with monkeypatch.context() as patched:
+        patched.setattr(runs.np, "savez", killed)
+        with pytest.raises(KeyboardInterrupt):
+            runs.save_run(path, net, HISTORY, ARRAYS, META)
+    leftovers = list(path.parent.glob(f"{path.name}.*.partial"))
+    assert len(leftovers) == 1 and (leftovers[0] / "model.keras").exists()
+    assert runs.check_run(path) == "not stored"
+    with pytest.raises(FileNotFoundError, match="not stored"):
+        runs.load_run(path)
+
+    runs.save_run(path, net, HISTORY, ARRAYS, META)  # a later complete save is not disturbed
+    assert runs.check_run(path) is None
+
+
+def test_save_run_replaces_an_earlier_run_in_the_same_place(net, stored):
+    runs.save_run(stored, net, HISTORY.iloc[:1], {"y_true": np.array([1])}, {"name": "second"})
+    _, history, arrays, meta = runs.load_run(stored)
+    assert len(history) == 1 and list(arrays) == ["y_true"] and meta == {"name": "second"}
+    assert not list(stored.parent.glob("*.partial"))
+
+
+def test_run_key_is_stable_across_sessions():
+    # A changed key scheme silently retrains every stored run: change this value only on purpose.
+    assert runs.run_key({"a": 1, "b": [1, 2]}, "data", [[0, 1], [2], [3]]) == "ce4be1c5eaeced21"
+
+
+def test_run_key_ignores_dict_order_but_changes_with_every_input():
+    base = runs.run_key({"a": 1, "b": 2}, "data", [[0, 1], [2]])
+    assert runs.run_key({"b": 2, "a": 1}, "data", [[0, 1], [2]]) == base
+    assert len({base,
+                runs.run_key({"a": 1, "b": 3}, "data", [[0, 1], [2]]),
+                runs.run_key({"a": 1, "b": 2}, "other", [[0, 1], [2]]),
+                runs.run_key({"a": 1, "b": 2}, "data", [[0, 2], [1]]),
+                runs.run_key({"a": 1, "b": 2}, "data", [[0, 1], [2]], "extra")}) == 5
+
+
+def test_run_dir_lies_under_the_cache_runs_folder(cache):
+    assert runs.run_dir("initial-quick", "abc") == cache / "runs" / "initial-quick-abc"

@@ -1,0 +1,108 @@
+"""Experiments that ask whether the model sees disease: external origins, lungs removed, patient
+grouping, and one mitigation. Each trained model goes through the run store like any other.
+
+Used by chapter 7 ("Does the model see COVID-19?") and the model card.
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+
+from . import data as xdata
+from . import evaluate, predict, shortcuts
+from .config import CLASSES, Profile, external_dir
+from .splits import Split, initial_split
+from .train import Run, composition, initial_run, train_split
+from .train import predict as model_predict
+
+MITIGATION_QUALITY = 75  # JPEG quality used to re-compress every image (the cue's own quality)
+NATIVE = 256  # the stored images' size: pixel-level transforms run here, before resizing
+
+
+def _transformed(paths: list[str], size: int, transform=None) -> np.ndarray:
+    """uint8 gray at `size`; a transform runs on the native 256 px images first (JPEG grids)."""
+    if transform is None:
+        return xdata.load_gray(paths, size)
+    return xdata.resize_gray(transform(xdata.load_gray(paths, NATIVE)), size)
+
+
+def external_validation(profile: Profile, run: Run | None = None,
+                        transform=None) -> predict.FolderResult:
+    """The initial-procedure model on the external set, reported per origin (`dataset`)."""
+    run = run or initial_run(profile)
+    if transform is None:
+        return predict.evaluate_folder(external_dir(), run.model, profile)
+    ext = xdata.read_dataset(external_dir())
+    gray = _transformed(list(ext["path"]), profile.image_size, transform)
+    prob = model_predict(run.model, xdata.to_model_input(gray))
+    table = ext[["file", "label", "dataset"]].reset_index(drop=True)
+    for k, c in enumerate(CLASSES):
+        table[f"p_{c}"] = prob[:, k]
+    table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
+    return predict.FolderResult(table)
+
+
+def origin_table(result: predict.FolderResult) -> pd.DataFrame:
+    """One row per external origin: images, label, accuracy with Wilson 95% CI, what it was called."""
+    rows = []
+    for name, part in result.table.groupby("dataset"):
+        correct = int((part["label"] == part["predicted"]).sum())
+        lo, hi = evaluate.wilson_interval(correct, len(part))
+        called = part["predicted"].value_counts().reindex(CLASSES, fill_value=0)
+        rows.append({"origin": name, "true label": "/".join(sorted(part["label"].unique())),
+                     "images": len(part), "accuracy (%)": round(100 * correct / len(part), 1),
+                     "95% CI": f"{100 * lo:.1f}-{100 * hi:.1f}",
+                     **{f"called {c}": int(called[c]) for c in CLASSES}})
+    return pd.DataFrame(rows).set_index("origin")
+
+
+def _images(comp: pd.DataFrame, profile: Profile, transform=None):
+    """A cached loader of the composition's model inputs, optionally transformed (uint8 gray)."""
+    return functools.cache(lambda: xdata.to_model_input(
+        _transformed(list(comp["path"]), profile.image_size, transform)))
+
+
+def lungs_removed(profile: Profile) -> dict:
+    """Maguolo and Nanni's test: the trained model on lung-blanked test images, and a model
+    trained and tested on lung-blanked images. Accuracy far above chance means cues outside."""
+    comp = composition(profile)
+    split = initial_split(comp, profile)
+    run = initial_run(profile)
+    blank = _images(comp, profile, shortcuts.blank_lungs)
+    prob = model_predict(run.model, blank()[split.test])
+    blanked_run = train_split("lungs-blanked", profile, comp, split, images=blank)
+    return {"original model, lungs blanked": evaluate.summary(run.y_true, prob),
+            "model trained on blanked images": evaluate.summary(blanked_run.y_true, blanked_run.y_prob),
+            "original model, intact images": evaluate.summary(run.y_true, run.y_prob),
+            "blanked_run": blanked_run}
+
+
+def image_level_run(profile: Profile) -> tuple[Run, Split]:
+    """The initial procedure split by image instead of by patient (patients may straddle)."""
+    comp = composition(profile).copy()
+    comp["group"] = shortcuts.image_level_groups(comp)
+    split = initial_split(comp, profile)
+    return train_split("initial-image-level", profile, comp, split), split
+
+
+def straddling_patients(comp: pd.DataFrame, split: Split) -> int:
+    """How many patients (with a known id) have images on both the training and the test side."""
+    known = comp["patient_id"] != ""
+    train_ids = set(comp["patient_id"][known].iloc[np.intersect1d(np.flatnonzero(known),
+                                                                  np.concatenate([split.train, split.val]))])
+    test_ids = set(comp["patient_id"].iloc[split.test][comp["patient_id"].iloc[split.test] != ""])
+    return len(train_ids & test_ids)
+
+
+def jpeg_mitigation(profile: Profile) -> tuple[Run, predict.FolderResult]:
+    """Every image, of every class and origin, re-compressed as JPEG on the data's 224 px grid
+    before training and testing, so that JPEG artefacts no longer mark two of the classes."""
+    recompress = functools.partial(shortcuts.jpeg_recompress, quality=MITIGATION_QUALITY,
+                                   grid=shortcuts.JPEG_GRID)
+    comp = composition(profile)
+    split = initial_split(comp, profile)
+    run = train_split(f"jpeg-q{MITIGATION_QUALITY}-grid{shortcuts.JPEG_GRID}", profile, comp, split,
+                      images=_images(comp, profile, recompress))
+    return run, external_validation(profile, run, transform=recompress)

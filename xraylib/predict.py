@@ -1,0 +1,128 @@
+"""The stored model applied to images it never saw: any folder (`xraylib evaluate`) or single
+files (`xraylib predict`). Used by the shortcut chapter and the model card.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import data as xdata
+from . import evaluate
+from .config import CLASSES, Profile
+
+
+@dataclass
+class FolderResult:
+    """Predictions on a folder, with the files that could not be read listed, never dropped."""
+
+    table: pd.DataFrame  # one row per readable image: file, label, dataset, p_<class>, predicted
+    unreadable: list[str] = field(default_factory=list)
+
+    def report(self) -> dict:
+        """Accuracy and per-class rates, overall and per value of the `dataset` column."""
+        out = {"overall": _report(self.table)}
+        for name, part in self.table.groupby("dataset", sort=True):
+            if name:
+                out[name] = _report(part)
+        out["unreadable"] = {"count": len(self.unreadable), "files": self.unreadable}
+        return out
+
+
+def _report(part: pd.DataFrame) -> dict:
+    y = xdata.labels_of(part)
+    prob = part[[f"p_{c}" for c in CLASSES]].to_numpy()
+    s = evaluate.summary(y, prob)
+    rates = evaluate.per_class_rates(y, prob.argmax(1))
+    present = sorted(set(part["label"]))
+    return {"n": s["n"], "accuracy": s["accuracy"], "accuracy_95ci": s["accuracy_95ci"],
+            "confusion_matrix": s["confusion_matrix"],
+            "labels_present": present,
+            "sensitivity": {c: rates.loc[c, "sensitivity"] for c in present},
+            "specificity": {c: rates.loc[c, "specificity"] for c in CLASSES}}
+
+
+def decode_many(paths: list[str], size: int) -> tuple[np.ndarray, list[int], list[str]]:
+    """Decode what can be decoded; return images, the indices that worked, and one message per failure."""
+    images, ok, errors = [], [], []
+    for i, path in enumerate(paths):
+        try:
+            if Path(path).is_dir():
+                raise xdata.DataError(f"{path}: is a directory, not an image file")
+            images.append(xdata.decode_gray(path, size))
+            ok.append(i)
+        except (xdata.DataError, OSError) as exc:
+            errors.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+    gray = np.stack(images) if images else np.zeros((0, size, size), np.uint8)
+    return gray, ok, errors
+
+
+def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
+    """Run `model` on every image of a folder with a manifest (or images/<label>/ layout)."""
+    df = xdata.load_manifest(root)
+    unknown = sorted(set(df["label"]) - set(CLASSES))
+    if unknown:
+        raise ValueError(f"{root}: unknown label(s) {unknown} in the manifest; expected "
+                         f"{', '.join(CLASSES)}")
+    paths = [str(Path(df.attrs["root"]) / f) for f in df["file"]]
+    gray, ok, errors = decode_many(paths, profile.image_size)
+    from .train import predict  # noqa: PLC0415 - TensorFlow only when a model runs
+
+    prob = predict(model, xdata.to_model_input(gray))
+    table = df.iloc[ok][["file", "label", "dataset"]].reset_index(drop=True)
+    for k, c in enumerate(CLASSES):
+        table[f"p_{c}"] = prob[:, k]
+    table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
+    return FolderResult(table, errors)
+
+
+def format_report(report: dict) -> str:
+    """The evaluate report as plain text: one block overall and one per dataset."""
+    lines = []
+    for name, r in report.items():
+        if name == "unreadable":
+            continue
+        lo, hi = r["accuracy_95ci"]
+        lines.append(f"== {name}: {r['n']} images, accuracy {100 * r['accuracy']:.1f}% "
+                     f"(95% CI {100 * lo:.1f}-{100 * hi:.1f})")
+        for c in r["labels_present"]:
+            lines.append(f"   {c}: sensitivity {r['sensitivity'][c]}")
+        cm = pd.DataFrame(r["confusion_matrix"], index=[f"true {c}" for c in CLASSES],
+                          columns=[f"pred {c}" for c in CLASSES])
+        cm = cm.loc[[f"true {c}" for c in r["labels_present"]]]
+        lines.append("   " + cm.to_string().replace("\n", "\n   "))
+    u = report["unreadable"]
+    lines.append(f"unreadable files: {u['count']}")
+    lines.extend(f"   {f}" for f in u["files"])
+    return "\n".join(lines)
+
+
+def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path | None = None
+                  ) -> tuple[pd.DataFrame, list[str]]:
+    """Class probabilities per readable file, and a heat-map overlay PNG per file in out_dir."""
+    gray, ok, errors = decode_many(paths, profile.image_size)
+    from .train import predict  # noqa: PLC0415
+
+    x = xdata.to_model_input(gray)
+    prob = predict(model, x)
+    table = pd.DataFrame({"file": [paths[i] for i in ok]})
+    for k, c in enumerate(CLASSES):
+        table[f"p_{c}"] = prob[:, k].round(4)
+    table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
+    if out_dir is not None and len(ok):
+        from PIL import Image  # noqa: PLC0415
+
+        from . import saliency  # noqa: PLC0415
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        maps = saliency.grad_cam(model, x, prob.argmax(1))
+        heatmaps = []
+        for i, (g, m) in enumerate(zip(gray, maps)):
+            name = out / f"{Path(paths[ok[i]]).stem}_heatmap.png"
+            Image.fromarray(saliency.overlay(g, m)).save(name)
+            heatmaps.append(str(name))
+        table["heatmap"] = heatmaps
+    return table, errors

@@ -1,0 +1,365 @@
+"""Saliency maps (the paper's Figures 7-9), other attribution methods, and tests of the maps.
+
+The paper showed vanilla-gradient maps ("all the positive values in the gradients"). Chapter 6
+recomputes them, adds SmoothGrad, Integrated Gradients and Grad-CAM, checks them with the
+model-randomisation test of Adebayo et al. (2018) and measures how much saliency falls on the
+lungs versus the image border and corners (where text, markers and scanner edges sit).
+
+Conventions: `x` is float32 (N, H, W, 3) in [0, 1]; `class_idx` is an int array (N,) or None for
+the predicted class; every map is float32 (N, H, W) with the three channels summed, because they
+are copies of one grey image (the sum is the derivative with respect to the grey value).
+"""
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+from scipy.stats import ConstantInputWarning, spearmanr
+
+from .tf import keras, tf
+
+SMOOTHGRAD_NOISE = 0.15
+"""SmoothGrad noise std as a fraction of each image's value range (Smilkov et al. 2017: 10-20%)."""
+SMOOTHGRAD_SAMPLES = 16
+IG_STEPS = 32
+BATCH = 32
+"""Images per forward/backward pass: bounds memory at 200 px, whatever N is."""
+
+LUNG_BOX = (0.15, 0.85, 0.12, 0.88)
+"""Central box holding the lungs on a frontal film: (top, bottom, left, right) fractions."""
+BORDER = 0.1
+"""Width of the outer frame, as a fraction of height (top/bottom) and width (left/right)."""
+CORNER = 0.15
+"""Side of each corner square as a fraction of height and width (where L/R markers, text sit)."""
+
+
+def logit_model(model: keras.Model) -> keras.Model:
+    """The model from its input to the `predictions` layer (pre-softmax scores).
+
+    Saliency differentiates the logit, not the probability: the softmax gradient of one class
+    also depends on the other classes' scores (a pixel can raise p(covid) by lowering another
+    class) and it vanishes when the network is confident (p near 1 saturates), as Simonyan et al.
+    (2014) argue. Chapter 6.
+    """
+    return keras.Model(model.input, model.get_layer("predictions").output,
+                       name=f"{model.name}_logits")
+
+
+def _check_images(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim != 4:
+        raise ValueError(f"x has shape {x.shape}: expected a batch of images (N, H, W, C); "
+                         f"use x[None] for a single image")
+    return x
+
+
+def _logits(lmodel: keras.Model, x: np.ndarray) -> np.ndarray:
+    """Logits in batches, inference mode (batch normalisation statistics, no dropout)."""
+    out = [lmodel(x[i:i + BATCH], training=False).numpy() for i in range(0, len(x), BATCH)]
+    return np.concatenate(out) if out else np.zeros((0, lmodel.output.shape[-1]), np.float32)
+
+
+def _classes(lmodel: keras.Model, x: np.ndarray, class_idx) -> np.ndarray:
+    """The requested classes as an int array (N,), or the predicted ones when None."""
+    if class_idx is None:
+        return _logits(lmodel, x).argmax(1)
+    idx = np.asarray(class_idx, dtype=np.int64)
+    if idx.ndim == 0:
+        idx = np.full(len(x), int(idx))
+    if idx.shape != (len(x),):
+        raise ValueError(f"class_idx has shape {idx.shape}: expected one class per image, "
+                         f"({len(x)},), or None for the predicted classes")
+    n_classes = lmodel.output.shape[-1]
+    if len(idx) and (idx.min() < 0 or idx.max() >= n_classes):
+        raise ValueError(f"class_idx {idx.tolist()} out of range: the model has {n_classes} "
+                         f"classes (0..{n_classes - 1})")
+    return idx
+
+
+def _gradients(lmodel: keras.Model, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """d logit[idx[i]] / d x[i] for every image, (N, H, W, C), computed in batches."""
+    grads = []
+    for i in range(0, len(x), BATCH):
+        xb = tf.convert_to_tensor(x[i:i + BATCH])
+        with tf.GradientTape() as tape:
+            tape.watch(xb)
+            logits = lmodel(xb, training=False)
+            # Images do not interact in inference mode, so the gradient of the sum is per image.
+            chosen = tf.gather(logits, idx[i:i + BATCH], axis=1, batch_dims=1)
+        grads.append(tape.gradient(chosen, xb).numpy())
+    return np.concatenate(grads) if grads else np.zeros_like(x)
+
+
+def _summed_gradients(lmodel: keras.Model, x: np.ndarray, idx: np.ndarray, copies: int,
+                      make: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """Per image, the sum of gradients over `copies` variants make(images, copy numbers) of it.
+
+    The N * copies variants are made and differentiated BATCH at a time, so a few images with
+    many noise samples or path steps still fill each pass, and memory stays bounded.
+    """
+    total = np.zeros(x.shape, np.float64)
+    flat = np.arange(len(x) * copies)
+    for start in range(0, len(flat), BATCH):
+        image, copy = np.divmod(flat[start:start + BATCH], copies)
+        batch = make(image, copy).astype(np.float32)
+        grads = _gradients(lmodel, batch, idx[image])
+        for i in np.unique(image):
+            total[i] += grads[image == i].sum(axis=0)
+    return total
+
+
+def vanilla_gradients(model: keras.Model, x: np.ndarray, class_idx=None) -> np.ndarray:
+    """The paper's maps: d logit / d input, channels summed, positive part (Figures 7-9)."""
+    x = _check_images(x)
+    lmodel = logit_model(model)
+    grads = _gradients(lmodel, x, _classes(lmodel, x, class_idx)).sum(-1)
+    return np.maximum(grads, 0).astype(np.float32)
+
+
+def smoothgrad(model: keras.Model, x: np.ndarray, class_idx=None, noise: float = SMOOTHGRAD_NOISE,
+               samples: int = SMOOTHGRAD_SAMPLES, seed: int = 0) -> np.ndarray:
+    """Vanilla gradients averaged over noisy copies (Smilkov et al. 2017), which removes the
+    pixel-scale speckle of single gradients; positive part, as the paper's maps. Chapter 6.
+
+    Noise is Gaussian with std `noise` x (max - min) of each image, not clipped to [0, 1].
+    """
+    x = _check_images(x)
+    lmodel = logit_model(model)
+    idx = _classes(lmodel, x, class_idx)  # the class of the clean image, fixed for every copy
+    spread = (x.max(axis=(1, 2, 3)) - x.min(axis=(1, 2, 3))) * noise
+    rng = np.random.default_rng(seed)
+
+    def noisy(image: np.ndarray, _copy: np.ndarray) -> np.ndarray:
+        draw = rng.normal(size=(len(image),) + x.shape[1:])
+        return x[image] + draw * spread[image, None, None, None]
+
+    total = _summed_gradients(lmodel, x, idx, samples, noisy).sum(-1)
+    return np.maximum(total / samples, 0).astype(np.float32)
+
+
+def integrated_gradients(model: keras.Model, x: np.ndarray, class_idx=None, steps: int = IG_STEPS,
+                         baseline=None) -> np.ndarray:
+    """Integrated Gradients (Sundararajan et al. 2017) from a black image, signed, channels summed.
+
+    `baseline` (None = zeros, black) may be any array broadcastable to x. The path integral is
+    the midpoint rule over `steps` intervals. Attributions keep their sign (negative = the pixel,
+    relative to the baseline, lowers the class score) and add up to logit(x) - logit(baseline)
+    per image (completeness), which tests check. Chapter 6.
+    """
+    x = _check_images(x)
+    base = np.zeros_like(x) if baseline is None else np.broadcast_to(
+        np.asarray(baseline, np.float32), x.shape)
+    lmodel = logit_model(model)
+    idx = _classes(lmodel, x, class_idx)
+    alphas = (np.arange(steps) + 0.5) / steps
+
+    def on_path(image: np.ndarray, step: np.ndarray) -> np.ndarray:
+        a = alphas[step][:, None, None, None]
+        return base[image] + a * (x[image] - base[image])
+
+    total = _summed_gradients(lmodel, x, idx, steps, on_path)
+    return ((x - base) * total / steps).sum(-1).astype(np.float32)
+
+
+def last_conv_layer(model: keras.Model) -> str:
+    """Name of the model's last convolution: Grad-CAM's default layer (conv5 in the paper net)."""
+    convs = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    if not convs:
+        raise ValueError(f"model {model.name!r} has no Conv2D layer for Grad-CAM: pass layer=...")
+    return convs[-1]
+
+
+def grad_cam(model: keras.Model, x: np.ndarray, class_idx=None, layer: str | None = None
+             ) -> np.ndarray:
+    """Grad-CAM (Selvaraju et al. 2017) on a convolution layer (default the last one: conv5),
+    resized to the input, in [0, 1].
+
+    Channel weights are the spatial mean of d logit / d activation; the map is the ReLU of the
+    weighted channel sum, bilinearly resized to (H, W) and divided by its per-image maximum (an
+    all-zero map stays zero). The map is only as fine as the layer: in the paper's network conv5
+    is 8x8 at 200 px input and 2x2 at 96 px (the quick profile), so use an earlier layer
+    (conv3/conv4) when finer maps are wanted. Chapter 6.
+    """
+    x = _check_images(x)
+    lmodel = logit_model(model)
+    idx = _classes(lmodel, x, class_idx)
+    layer = layer or last_conv_layer(model)
+    both = keras.Model(model.input, [model.get_layer(layer).output, lmodel.output])
+    cams = []
+    for i in range(0, len(x), BATCH):
+        xb = tf.convert_to_tensor(x[i:i + BATCH])
+        with tf.GradientTape() as tape:
+            acts, logits = both(xb, training=False)
+            chosen = tf.gather(logits, idx[i:i + BATCH], axis=1, batch_dims=1)
+        weights = tf.reduce_mean(tape.gradient(chosen, acts), axis=(1, 2), keepdims=True)
+        cam = tf.nn.relu(tf.reduce_sum(weights * acts, axis=-1, keepdims=True))
+        cams.append(tf.image.resize(cam, x.shape[1:3], method="bilinear").numpy()[..., 0])
+    cam = np.concatenate(cams) if cams else np.zeros(x.shape[:3], np.float32)
+    peak = cam.max(axis=(1, 2), keepdims=True)
+    return np.where(peak > 0, cam / np.where(peak > 0, peak, 1), 0).astype(np.float32)
+
+
+METHODS: dict[str, Callable[..., np.ndarray]] = {
+    "vanilla": vanilla_gradients, "smoothgrad": smoothgrad,
+    "integrated_gradients": integrated_gradients, "gradcam": grad_cam}
+
+
+def compute(method: str, model: keras.Model, x: np.ndarray, class_idx=None, **options
+            ) -> np.ndarray:
+    """Maps of one method by name, with its defaults unless `options` (e.g. steps=64) say
+    otherwise (chapter 6 loops over METHODS)."""
+    if method not in METHODS:
+        raise ValueError(f"unknown saliency method {method!r}: choose one of {', '.join(METHODS)}")
+    return METHODS[method](model, x, class_idx, **options)
+
+
+def _weighted_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Layers with a kernel (convolutions, dense), top first; batch normalisation is not listed."""
+    return [layer for layer in reversed(model.layers) if getattr(layer, "kernel", None) is not None]
+
+
+def _fresh_kernel(layer: keras.layers.Layer, seed: int) -> np.ndarray:
+    """A new kernel from the layer's own initializer, seeded; a seedless (constant) initializer
+    is replaced by a normal of the trained kernel's scale."""
+    shape = tuple(layer.kernel.shape)
+    init = layer.kernel_initializer
+    config = init.get_config()
+    if "seed" in config:
+        fresh = type(init).from_config({**config, "seed": seed})
+        return keras.ops.convert_to_numpy(fresh(shape, dtype="float32"))
+    scale = float(np.std(layer.kernel.numpy())) or 0.05
+    return np.random.default_rng(seed).normal(0, scale, shape).astype(np.float32)
+
+
+def randomized_copies(model: keras.Model, seed: int = 0) -> Iterator[tuple[str, keras.Model]]:
+    """Cascading model randomisation (Adebayo et al. 2018): copies with the top 1, 2, ... layers
+    re-initialised, yielded as (name of the last layer randomised, copy). Chapter 6.
+
+    Order: predictions, dense, conv5, ..., conv1 (every layer with a kernel, top down). Kernels are
+    redrawn from the layer's own initializer (Glorot uniform here, seeded), biases set to zero.
+    Batch normalisation layers keep their trained statistics: they rescale channels but carry no
+    spatial pattern, and Adebayo et al. randomise the weight layers. Each copy is independent
+    (keras.models.clone_model + set_weights); the original model is never modified.
+    """
+    layers = _weighted_layers(model)
+    weights = model.get_weights()
+    fresh: dict[str, np.ndarray] = {}
+    for step, layer in enumerate(layers):
+        fresh[layer.name] = _fresh_kernel(layer, seed + step)
+        copy = keras.models.clone_model(model)
+        copy.set_weights(weights)
+        for name, kernel in fresh.items():
+            target = copy.get_layer(name)
+            target.kernel.assign(kernel)
+            if getattr(target, "bias", None) is not None:
+                target.bias.assign(np.zeros(tuple(target.bias.shape), np.float32))
+        yield layer.name, copy
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Spearman rank correlation per image between two map batches (N,), on absolute values.
+
+    Absolute values make signed Integrated Gradients comparable (a strong negative attribution
+    is as salient as a strong positive one, as in Adebayo et al.); for the non-negative maps of
+    the other methods they change nothing. A constant map (e.g. an all-zero Grad-CAM) has no
+    ranks: its correlation is NaN. Chapter 6.
+    """
+    a, b = np.abs(np.asarray(a, np.float64)), np.abs(np.asarray(b, np.float64))
+    if a.shape != b.shape:
+        raise ValueError(f"map batches differ in shape: {a.shape} vs {b.shape}")
+    out = np.full(len(a), np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConstantInputWarning)
+        for i in range(len(a)):
+            out[i] = spearmanr(a[i].ravel(), b[i].ravel()).statistic
+    return out
+
+
+def sanity_check(model: keras.Model, x: np.ndarray, class_idx=None, methods=tuple(METHODS),
+                 seed: int = 0) -> pd.DataFrame:
+    """Rank correlation of each method's maps between the trained model and its cascading
+    randomisations: maps that stay similar do not depend on what the network learned. Chapter 6.
+
+    Columns: method, layers_randomized (0 = the trained model), layer (the last layer
+    randomised), spearman (mean over images, ignoring NaN) and n_undefined (images whose map
+    was constant, so had no correlation). The class is fixed to the trained model's prediction.
+    """
+    x = _check_images(x)
+    idx = _classes(logit_model(model), x, class_idx)
+    originals = {m: compute(m, model, x, idx) for m in methods}
+    rows: dict[str, list[dict]] = {m: [] for m in methods}
+
+    def add(method, k, layer, rho):
+        rows[method].append({"method": method, "layers_randomized": k, "layer": layer,
+                             "spearman": float(np.nanmean(rho)) if np.isfinite(rho).any()
+                             else np.nan, "n_undefined": int(np.isnan(rho).sum())})
+
+    for m in methods:
+        add(m, 0, "none", rank_correlation(originals[m], originals[m]))
+    for k, (layer, copy) in enumerate(randomized_copies(model, seed), 1):
+        for m in methods:
+            add(m, k, layer, rank_correlation(originals[m], compute(m, copy, x, idx)))
+    return pd.DataFrame([row for m in methods for row in rows[m]])
+
+
+def region_masks(height: int, width: int, lung_box=LUNG_BOX, border: float = BORDER,
+                 corner: float = CORNER) -> dict[str, np.ndarray]:
+    """Boolean (H, W) masks of the lung box, the outer border frame and the four corner squares."""
+    top, bottom, left, right = lung_box
+    r = lambda f: int(round(f * height))  # noqa: E731
+    c = lambda f: int(round(f * width))  # noqa: E731
+    lung = np.zeros((height, width), bool)
+    lung[r(top):r(bottom), c(left):c(right)] = True
+    frame = np.ones((height, width), bool)
+    frame[r(border):height - r(border), c(border):width - c(border)] = False
+    corners = np.zeros((height, width), bool)
+    ch, cw = r(corner), c(corner)
+    for rows in (slice(0, ch), slice(height - ch, height)):
+        for cols in (slice(0, cw), slice(width - cw, width)):
+            corners[rows, cols] = True
+    return {"lung": lung, "border": frame, "corner": corners}
+
+
+def region_shares(maps: np.ndarray, lung_box=LUNG_BOX, border: float = BORDER,
+                  corner: float = CORNER) -> pd.DataFrame:
+    """Per image, the share of total absolute saliency in the lung box, the border frame and the
+    corners, beside each region's area fraction (what a uniform map would give). Chapter 6.
+
+    A map concentrated on the lungs has lung_share well above lung_area; border or corner shares
+    above their areas point at labels, markers or film edges. Regions may overlap (corners lie in
+    the frame), so shares need not add to 1. An all-zero map has NaN shares.
+    """
+    maps = np.abs(np.asarray(maps, np.float64))
+    if maps.ndim != 3:
+        raise ValueError(f"maps has shape {maps.shape}: expected (N, H, W)")
+    masks = region_masks(*maps.shape[1:], lung_box=lung_box, border=border, corner=corner)
+    total = maps.sum(axis=(1, 2))
+    safe = np.where(total > 0, total, np.nan)
+    table = pd.DataFrame({"image": np.arange(len(maps))})
+    for name, mask in masks.items():
+        table[f"{name}_share"] = maps[:, mask].sum(axis=1) / safe
+    for name, mask in masks.items():
+        table[f"{name}_area"] = float(mask.mean())
+    return table
+
+
+def overlay(gray: np.ndarray, saliency_map: np.ndarray, cmap: str = "inferno",
+            alpha: float = 0.5) -> np.ndarray:
+    """An RGB uint8 image: the map (absolute value, scaled to its maximum) in a colormap, blended
+    with the grey X-ray (uint8 0-255 or float 0-1, (H, W) or (H, W, 3)), for chapter 6's figures."""
+    import matplotlib  # noqa: PLC0415 - only figures need it
+
+    gray = np.asarray(gray)
+    gray = gray / 255.0 if np.issubdtype(gray.dtype, np.integer) else gray.astype(np.float64)
+    if gray.ndim == 3:
+        gray = gray[..., 0]
+    heat = np.abs(np.asarray(saliency_map, np.float64))
+    if heat.shape != gray.shape:
+        raise ValueError(f"map shape {heat.shape} differs from image shape {gray.shape}")
+    peak = heat.max()
+    heat = heat / peak if peak > 0 else heat
+    colored = matplotlib.colormaps[cmap](heat)[..., :3]
+    rgb = (1 - alpha) * np.repeat(gray[..., None], 3, axis=-1) + alpha * colored
+    return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
