@@ -89,10 +89,9 @@ def image_level_run(profile: Profile) -> tuple[Run, Split]:
 
 def straddling_patients(comp: pd.DataFrame, split: Split) -> int:
     """How many patients (with a known id) have images on both the training and the test side."""
-    known = comp["patient_id"] != ""
-    train_ids = set(comp["patient_id"][known].iloc[np.intersect1d(np.flatnonzero(known),
-                                                                  np.concatenate([split.train, split.val]))])
-    test_ids = set(comp["patient_id"].iloc[split.test][comp["patient_id"].iloc[split.test] != ""])
+    ids = comp["patient_id"].to_numpy()
+    train_ids = {p for p in ids[np.concatenate([split.train, split.val])] if p}
+    test_ids = {p for p in ids[split.test] if p}
     return len(train_ids & test_ids)
 
 
