@@ -23,6 +23,7 @@ test: $(VENV_STAMP)
 	$(MAKE) unit nbval
 	$(MAKE) book PROFILE=quick
 	$(MAKE) book-check
+	$(PY) -m xraylib bench --short
 
 unit: $(VENV_STAMP)
 	$(PY) -m pytest tests -m "not book" -q
@@ -37,6 +38,7 @@ book-check: $(VENV_STAMP)
 notebooks: $(VENV_STAMP)
 	XRAYLIB_PROFILE=quick $(PY) -m xraylib.book chapters/*.ipynb
 
+## Training throughput, naive loader vs ours vs compute limit (paper profile); see the Performance page.
 bench: $(VENV_STAMP)
 	$(PY) -m xraylib bench
 

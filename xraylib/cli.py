@@ -118,6 +118,14 @@ def _predict(args) -> int:
     return 1 if errors else 0
 
 
+def _bench(args) -> int:
+    from . import bench  # noqa: PLC0415
+
+    result = bench.run_bench(get_profile(args.profile), short=args.short)
+    print(json.dumps(result, indent=2) if args.json else bench.format_bench(result))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xraylib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--out", help="folder for the heat-map overlay PNGs")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=_predict)
+    be = sub.add_parser("bench", help="training images/s: naive loader vs ours vs compute limit")
+    be.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+    be.add_argument("--short", action="store_true", help="a few steps on 40 images (CI)")
+    be.add_argument("--json", action="store_true")
+    be.set_defaults(func=_bench)
     return parser
 
 

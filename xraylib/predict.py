@@ -36,7 +36,7 @@ def _report(part: pd.DataFrame) -> dict:
     prob = part[[f"p_{c}" for c in CLASSES]].to_numpy()
     s = evaluate.summary(y, prob)
     rates = evaluate.per_class_rates(y, prob.argmax(1))
-    present = sorted(set(part["label"]))
+    present = [c for c in CLASSES if c in set(part["label"])]  # matrix rows match its columns
     return {"n": s["n"], "accuracy": s["accuracy"], "accuracy_95ci": s["accuracy_95ci"],
             "confusion_matrix": s["confusion_matrix"],
             "labels_present": present,
@@ -68,6 +68,9 @@ def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
                          f"{', '.join(CLASSES)}")
     paths = [str(Path(df.attrs["root"]) / f) for f in df["file"]]
     gray, ok, errors = decode_many(paths, profile.image_size)
+    if not ok:  # nothing to report on (the metrics need at least one image)
+        shown = "".join(f"\n  {e}" for e in errors[:20])
+        raise xdata.DataError(f"{root}: none of the {len(paths)} listed images could be read{shown}")
     from .train import predict  # noqa: PLC0415 - TensorFlow only when a model runs
 
     prob = predict(model, xdata.to_model_input(gray))
@@ -109,7 +112,7 @@ def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path
     prob = predict(model, x)
     table = pd.DataFrame({"file": [paths[i] for i in ok]})
     for k, c in enumerate(CLASSES):
-        table[f"p_{c}"] = prob[:, k].round(4)
+        table[f"p_{c}"] = prob[:, k].astype(np.float64).round(4)  # float32 would print 0.3260000050
     table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
     if out_dir is not None and len(ok):
         from PIL import Image  # noqa: PLC0415

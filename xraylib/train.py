@@ -91,7 +91,8 @@ def log_progress(line: str, stream=None) -> None:
 
 
 def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-              y_val: np.ndarray, seed: int, label: str = "train") -> tuple[keras.Model, pd.DataFrame]:
+              y_val: np.ndarray, seed: int, label: str = "train",
+              callbacks: list | None = None) -> tuple[keras.Model, pd.DataFrame]:
     """Train a fresh paper network; returns it (final-epoch weights) and the per-epoch history."""
     seed_everything(seed)
     net = build_model(profile, size=x_train.shape[1])
@@ -102,7 +103,7 @@ def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val:
     train_ds = (tf.data.Dataset.from_tensor_slices((x_train, onehot(y_train)))
                 .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
                 .batch(profile.batch_size).prefetch(2))
-    callbacks = [keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max",
+    callbacks = list(callbacks or []) + [keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max",
                                                    factor=profile.lr_factor,
                                                    patience=profile.lr_patience, verbose=0),
                  Progress(label, profile.epochs)]

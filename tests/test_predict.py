@@ -1,0 +1,300 @@
+"""xraylib.predict through the CLI: `predict` on files, `evaluate` on folders, with a stored run.
+
+The stored 'initial' run is an untrained quick-profile network saved with runs.save_run: these
+tests check the plumbing (files in, rows and reports out, errors named), not the accuracy.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from xraylib import config, runs
+from xraylib.cli import main
+from xraylib.config import CLASSES
+
+QUICK = config.get_profile("quick")
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Path:
+    """A cache folder holding one stored, marked 'initial' run of the quick profile (untrained)."""
+    from xraylib import train  # noqa: PLC0415 - TensorFlow
+    from xraylib.model import build_model  # noqa: PLC0415
+    from xraylib.tf import keras  # noqa: PLC0415
+
+    folder = tmp_path_factory.mktemp("store")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(config.CACHE_ENV, str(folder))
+        keras.utils.set_random_seed(0)
+        model = build_model(QUICK)
+        # Untrained, the network gives about 1/3 to every class; a sharper head spreads the
+        # probabilities so rows differ in their predicted class (argmax ties are not tested).
+        kernel, bias = model.get_layer("predictions").get_weights()
+        model.get_layer("predictions").set_weights([300 * kernel, bias])
+        path = runs.run_dir(f"initial-{QUICK.name}", "test")
+        history = pd.DataFrame({"epoch": [1], "accuracy": [0.33], "val_accuracy": [0.33]})
+        arrays = {"y_true": np.array([0, 1, 2]), "y_prob": np.full((3, 3), 1 / 3),
+                  "test_index": np.arange(3)}
+        runs.save_run(path, model, history, arrays, {"profile": QUICK.name})
+        runs.mark_latest(path)
+        train.latest_model("initial", QUICK)  # the set-up is what the commands look for
+    return folder
+
+
+@pytest.fixture
+def stored(cache, store) -> Path:
+    """The private $XRAYLIB_CACHE of the test (conftest `cache`), holding the stored run."""
+    shutil.copytree(store, cache)
+    return cache
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory) -> list[str]:
+    """Two real COVID and two real normal films, a 16-bit PNG, an RGBA PNG and a 300x410 RGB JPEG."""
+    try:
+        root = config.data_dir()
+    except FileNotFoundError as exc:
+        pytest.skip(f"real data set not available: {exc}")
+    real = [str(p) for label in ("covid", "normal")
+            for p in sorted((root / "images" / label).glob("*.png"))[:2]]
+    made = tmp_path_factory.mktemp("made")
+    rng = np.random.default_rng(0)
+    ramp = np.linspace(0, 65535, 120 * 100).reshape(120, 100).astype(np.uint16)
+    Image.fromarray(ramp).save(made / "deep16.png")
+    assert Image.open(made / "deep16.png").mode.startswith("I")  # really 16-bit
+    Image.fromarray(rng.integers(0, 256, (80, 90, 4), np.uint8), "RGBA").save(made / "alpha.png")
+    Image.fromarray(rng.integers(0, 256, (410, 300, 3), np.uint8), "RGB").save(made / "wide.jpg")
+    return real + [str(made / n) for n in ("deep16.png", "alpha.png", "wide.jpg")]
+
+
+def _table(out: str) -> pd.DataFrame:
+    """The printed table (file ... predicted [heatmap]) parsed back; paths hold no spaces."""
+    lines = [line.split() for line in out.strip().splitlines()]
+    return pd.DataFrame(lines[1:], columns=lines[0])
+
+
+def _predict_json(capsys, *args) -> tuple[int, dict, str]:
+    code = main(["predict", *args, "--profile", "quick", "--json"])
+    out, err = capsys.readouterr()
+    return code, json.loads(out), err
+
+
+def test_predict_prints_one_row_per_file_and_exits_0(stored, images, capsys):
+    assert main(["predict", *images, "--profile", "quick"]) == 0
+    out, err = capsys.readouterr()
+    table = _table(out)
+    assert list(table["file"]) == images
+    assert set(table["predicted"]) <= set(CLASSES)
+    assert err == ""
+
+
+def test_predict_json_probabilities_of_each_file_sum_to_1(stored, images, capsys):
+    code, result, _ = _predict_json(capsys, *images)
+    assert code == 0 and result["errors"] == [] and result["profile"] == "quick"
+    rows = result["predictions"]
+    assert [r["file"] for r in rows] == images
+    for r in rows:
+        probs = [r[f"p_{c}"] for c in CLASSES]
+        assert all(0 <= p <= 1 for p in probs)
+        assert sum(probs) == pytest.approx(1, abs=2e-3)  # each rounded to 4 decimals
+        assert r[f"p_{r['predicted']}"] == max(probs)
+        assert all(len(repr(p)) <= 6 for p in probs)  # rounded to 4 decimals, as printed
+
+
+def test_predict_out_writes_one_rgb_heatmap_of_the_profile_size_per_image(stored, images, tmp_path,
+                                                                          capsys):
+    out_dir = tmp_path / "maps"
+    code, result, _ = _predict_json(capsys, *images, "--out", str(out_dir))
+    assert code == 0
+    expected = sorted(f"{Path(p).stem}_heatmap.png" for p in images)
+    assert sorted(p.name for p in out_dir.iterdir()) == expected
+    assert [Path(r["heatmap"]).name for r in result["predictions"]] == \
+        [f"{Path(p).stem}_heatmap.png" for p in images]
+    for name in expected:
+        with Image.open(out_dir / name) as img:
+            assert img.format == "PNG" and img.mode == "RGB"
+            assert img.size == (QUICK.image_size, QUICK.image_size)
+            img.load()
+
+
+def test_predict_json_matches_the_table_output(stored, images, capsys):
+    assert main(["predict", *images, "--profile", "quick"]) == 0
+    table = _table(capsys.readouterr().out)
+    _, result, _ = _predict_json(capsys, *images)
+    as_json = pd.DataFrame(result["predictions"])
+    assert list(table["file"]) == list(as_json["file"])
+    assert list(table["predicted"]) == list(as_json["predicted"])
+    for c in CLASSES:
+        assert table[f"p_{c}"].astype(float).tolist() == pytest.approx(as_json[f"p_{c}"].tolist())
+
+
+def test_predict_names_each_bad_file_exits_1_and_still_predicts_the_good_one(stored, images,
+                                                                           tmp_path, capsys):
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n")
+    missing = tmp_path / "missing.png"
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    bad = [str(empty), str(text), str(missing), str(folder)]
+    code, result, err = _predict_json(capsys, bad[0], images[0], *bad[1:])
+    assert code == 1
+    assert [r["file"] for r in result["predictions"]] == [images[0]]
+    assert len(result["errors"]) == 4
+    for path, message in zip(bad, result["errors"]):
+        assert message.startswith(path)
+    err_lines = err.strip().splitlines()
+    assert len(err_lines) == 4
+    for path, line in zip(bad, err_lines):
+        assert line.startswith(f"ERROR {path}")
+    assert images[0] not in err
+
+
+def test_predict_without_a_stored_run_exits_2_naming_the_train_command(cache, images, capsys):
+    assert main(["predict", images[0], "--profile", "quick"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: no stored 'initial' run for profile 'quick'")
+    assert "`xraylib train --profile quick`" in err
+
+
+@pytest.fixture
+def folder(real_root, tmp_path):
+    """Copy real images with labels into a folder: folder(rows) with rows (source, label, dataset)."""
+    def build(rows: list[tuple[str, str, str]]) -> Path:
+        root = tmp_path / "folder"
+        table = []
+        for source, label, dataset in rows:
+            file = f"images/{label}/{Path(source).name}"
+            (root / file).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(real_root / source, root / file)
+            table.append({"file": file, "label": label, "dataset": dataset})
+        pd.DataFrame(table).to_csv(root / "manifest.csv", index=False)
+        return root
+    return build
+
+
+def _real_rows(real_root, per_class: int = 2) -> list[tuple[str, str, str]]:
+    """per_class real files of each class, alternately in datasets 'site-a' and 'site-b'."""
+    rows = []
+    for label in CLASSES:
+        files = sorted((real_root / "images" / label).glob("*.png"))[:per_class]
+        rows += [(str(f.relative_to(real_root)), label, "site-" + "ab"[i % 2])
+                 for i, f in enumerate(files)]
+    return rows
+
+
+def test_evaluate_prints_an_overall_block_and_one_block_per_dataset(stored, folder, real_root,
+                                                                    capsys):
+    root = folder(_real_rows(real_root))
+    assert main(["evaluate", "--data", str(root), "--profile", "quick"]) == 0
+    out, err = capsys.readouterr()
+    blocks = [line for line in out.splitlines() if line.startswith("== ")]
+    assert [b.split(":")[0] for b in blocks] == ["== overall", "== site-a", "== site-b"]
+    assert [b.split(": ")[1].split(" images")[0] for b in blocks] == ["6", "3", "3"]
+    assert "unreadable files: 0" in out
+    assert err == ""
+
+
+def test_evaluate_text_matrix_rows_follow_the_class_order_of_its_columns(stored, folder, real_root,
+                                                                          capsys):
+    root = folder(_real_rows(real_root))
+    assert main(["evaluate", "--data", str(root), "--profile", "quick"]) == 0
+    out = capsys.readouterr().out
+    overall = out.split("== site-a")[0].splitlines()
+    header = next(line for line in overall if "pred covid" in line)
+    assert header.split() == [f"pred {c}".split()[i] for c in CLASSES for i in (0, 1)]
+    rows = [line.split()[1] for line in overall if line.split()[:1] == ["true"]]
+    assert rows == list(CLASSES)  # so the diagonal holds the correct calls
+    sens = [line.split(":")[0].strip() for line in overall if "sensitivity" in line]
+    assert sens == list(CLASSES)
+
+
+def test_evaluate_json_reports_overall_each_dataset_and_unreadable(stored, folder, real_root,
+                                                                   capsys):
+    root = folder(_real_rows(real_root))
+    assert main(["evaluate", "--data", str(root), "--profile", "quick", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report) == {"overall", "site-a", "site-b", "unreadable"}
+    assert report["unreadable"] == {"count": 0, "files": []}
+    for name, n in (("overall", 6), ("site-a", 3), ("site-b", 3)):
+        r = report[name]
+        assert r["n"] == n
+        assert 0 <= r["accuracy"] <= 1
+        cm = np.array(r["confusion_matrix"])
+        assert cm.shape == (3, 3) and cm.sum() == n
+        assert cm.sum(axis=1).tolist() == ([2, 2, 2] if name == "overall" else [1, 1, 1])
+        assert r["accuracy"] == pytest.approx(np.trace(cm) / n, abs=1e-4)
+
+
+def test_evaluate_of_a_manifest_with_an_unknown_label_exits_2_naming_it(stored, folder, real_root,
+                                                                        capsys):
+    rows = _real_rows(real_root, per_class=1)
+    rows[1] = (rows[1][0], "bacterial_pneumonia", rows[1][2])
+    root = folder(rows)
+    assert main(["evaluate", "--data", str(root), "--profile", "quick"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: ") and "'bacterial_pneumonia'" in err and "unknown label" in err
+
+
+def test_evaluate_lists_a_corrupt_file_as_unreadable_exits_1_and_evaluates_the_rest(
+        stored, folder, real_root, capsys):
+    rows = _real_rows(real_root)
+    root = folder(rows)
+    corrupt = root / "images" / "normal" / Path(rows[-1][0]).name
+    corrupt.write_text("not a PNG at all\n")
+    assert main(["evaluate", "--data", str(root), "--profile", "quick", "--json"]) == 1
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert report["unreadable"]["count"] == 1
+    assert report["unreadable"]["files"][0].startswith(str(corrupt))
+    assert report["overall"]["n"] == len(rows) - 1
+    assert report["site-a"]["n"] + report["site-b"]["n"] == len(rows) - 1
+    assert err.strip().splitlines() == [f"ERROR unreadable: {report['unreadable']['files'][0]}"]
+
+
+def test_evaluate_of_a_folder_with_no_readable_image_exits_2_naming_the_files(stored, tmp_path,
+                                                                            capsys):
+    root = tmp_path / "bad"
+    (root / "images").mkdir(parents=True)
+    (root / "images" / "a.png").write_text("not a PNG\n")
+    (root / "images" / "b.png").write_bytes(b"")
+    pd.DataFrame({"file": ["images/a.png", "images/b.png"], "label": ["covid", "normal"]}).to_csv(
+        root / "manifest.csv", index=False)
+    assert main(["evaluate", "--data", str(root), "--profile", "quick"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("error: ") and "none of the 2 listed images could be read" in err
+    assert str(root / "images" / "a.png") in err and str(root / "images" / "b.png") in err
+
+
+def test_evaluate_json_of_the_external_set_covers_its_4_datasets_and_169_images(stored, capsys):
+    if not (EXTERNAL / "manifest.csv").exists():
+        pytest.skip(f"external set not available at {EXTERNAL}")
+    manifest = pd.read_csv(EXTERNAL / "manifest.csv", dtype=str, keep_default_na=False)
+    assert main(["evaluate", "--data", str(EXTERNAL), "--profile", "quick", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    datasets = set(report) - {"overall", "unreadable"}
+    assert datasets == set(manifest["dataset"]) and len(datasets) == 4
+    assert sum(report[d]["n"] for d in datasets) == report["overall"]["n"] == len(manifest) == 169
+    assert report["unreadable"]["count"] == 0
+
+
+def test_python_m_xraylib_predict_from_a_cold_start_prints_only_the_table(stored, images):
+    done = subprocess.run([sys.executable, "-m", "xraylib", "predict", images[0], "--profile",
+                           "quick"], capture_output=True, text=True, timeout=120,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr
+    assert _table(done.stdout)["file"].tolist() == [images[0]]
+    assert done.stderr == ""  # no TensorFlow start-up lines
