@@ -40,7 +40,7 @@ notebooks: $(VENV_STAMP)
 
 ## Training throughput, naive loader vs ours vs compute limit (paper profile); see the Performance page.
 bench: $(VENV_STAMP)
-	$(PY) -m xraylib bench
+	$(PY) -m xraylib bench --out benchmarks/bench-full.json
 
 clean:
 	rm -rf _build .cache

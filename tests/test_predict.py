@@ -59,7 +59,7 @@ def stored(cache, store) -> Path:
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory) -> list[str]:
-    """Two real COVID and two real normal films, a 16-bit PNG, an RGBA PNG and a 300x410 RGB JPEG."""
+    """Two real COVID and two real normal films, a 16-bit PNG, an RGBA PNG, a 300x410 RGB JPEG."""
     try:
         root = config.data_dir()
     except FileNotFoundError as exc:
@@ -170,7 +170,7 @@ def test_predict_without_a_stored_run_exits_2_naming_the_train_command(cache, im
 
 @pytest.fixture
 def folder(real_root, tmp_path):
-    """Copy real images with labels into a folder: folder(rows) with rows (source, label, dataset)."""
+    """folder(rows): real images copied in with a manifest; rows of (source, label, dataset)."""
     def build(rows: list[tuple[str, str, str]]) -> Path:
         root = tmp_path / "folder"
         table = []

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .config import CLASSES, PROFILES, get_profile
 
@@ -123,6 +124,8 @@ def _bench(args) -> int:
 
     result = bench.run_bench(get_profile(args.profile), short=args.short)
     print(json.dumps(result, indent=2) if args.json else bench.format_bench(result))
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     return 0
 
 
@@ -165,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="training images/s: naive loader vs ours vs compute limit")
     be.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
     be.add_argument("--short", action="store_true", help="a few steps on 40 images (CI)")
+    be.add_argument("--out", help="also write the result as JSON to this file")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=_bench)
     return parser

@@ -103,7 +103,8 @@ def decode_gray(source: str | Path | bytes, size: int) -> np.ndarray:
             img.load()
             gray = _to_gray_float(img)
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        raise DataError(f"{name}: cannot decode as PNG or JPEG ({exc}); the file is corrupt or "
+        reason = "not a recognised image format" if isinstance(exc, UnidentifiedImageError) else exc
+        raise DataError(f"{name}: cannot decode as PNG or JPEG ({reason}); the file is corrupt or "
                         f"not an image: replace it or remove it from the manifest") from None
     resized = Image.fromarray(gray, mode="F").resize((size, size), Image.Resampling.BILINEAR)
     return np.clip(np.rint(np.asarray(resized)), 0, 255).astype(np.uint8)

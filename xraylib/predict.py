@@ -70,7 +70,8 @@ def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
     gray, ok, errors = decode_many(paths, profile.image_size)
     if not ok:  # nothing to report on (the metrics need at least one image)
         shown = "".join(f"\n  {e}" for e in errors[:20])
-        raise xdata.DataError(f"{root}: none of the {len(paths)} listed images could be read{shown}")
+        raise xdata.DataError(f"{root}: none of the {len(paths)} listed images could be "
+                              f"read{shown}")
     from .train import predict  # noqa: PLC0415 - TensorFlow only when a model runs
 
     prob = predict(model, xdata.to_model_input(gray))
@@ -123,8 +124,10 @@ def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path
         out.mkdir(parents=True, exist_ok=True)
         maps = saliency.grad_cam(model, x, prob.argmax(1))
         heatmaps = []
+        stems = [Path(paths[j]).stem for j in ok]  # two files with one stem get numbered maps
         for i, (g, m) in enumerate(zip(gray, maps)):
-            name = out / f"{Path(paths[ok[i]]).stem}_heatmap.png"
+            stem = Path(paths[ok[i]]).stem
+            name = out / (f"{stem}_heatmap.png" if stems.count(stem) == 1 else f"{stem}_{i}_heatmap.png")
             Image.fromarray(saliency.overlay(g, m)).save(name)
             heatmaps.append(str(name))
         table["heatmap"] = heatmaps
