@@ -10,6 +10,7 @@ Each path trains the paper network for `epochs` epochs on the same images; the l
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import platform
 import tempfile
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from . import data as xdata
 from .config import CLASSES, Profile
@@ -122,10 +124,27 @@ def run_bench(profile: Profile, short: bool = False) -> dict:
         "decode_seconds_for_train_images": round(decode_s, 2),
         "val_accuracy_after_bench_epochs": round(val_acc, 3),
         "projected_paper_study_minutes_at_ours": round(projected / 60, 1),
-        "machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+        "machine": {"cpus": os.cpu_count(), **cpu_info(),
                     "tensorflow": tf.__version__,
                     "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()},
     }
+
+
+def cpu_info() -> dict:
+    """CPU model and the vector extensions that decide which speed-ups can help (bf16 needs
+    AVX-512 BF16 or AMX to beat float32)."""
+    model, flags = platform.processor() or platform.machine(), set()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = set(value.split())
+    except OSError:
+        pass
+    wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
+    return {"processor": model, "vector_extensions": [f for f in wanted if f in flags]}
 
 
 def format_bench(r: dict) -> str:
@@ -141,3 +160,24 @@ def format_bench(r: dict) -> str:
         f"  validation accuracy after the bench epochs: {r['val_accuracy_after_bench_epochs']:.3f}",
         f"  projected full paper study (initial + 5 folds x 25 epochs at 'ours'): "
         f"{r['projected_paper_study_minutes_at_ours']:.0f} min"])
+
+
+def read_bench(path: str | Path) -> dict:
+    """A stored `xraylib bench --out` result (Performance appendix); says how to make one."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no benchmark result at {path}: make one with `make bench` "
+                                f"(or `xraylib bench --out {path}`)")
+    return json.loads(path.read_text())
+
+
+def bench_table(r: dict) -> pd.DataFrame:
+    """Training paths and inference as one table: images/s and speed relative to the naive path."""
+    rates = r["train_images_per_s"]
+    rows = [("naive", "directory loader, PNG decode every epoch", rates["naive"]),
+            ("ours", "decoded cache, in-memory, augmentation layers", rates["ours"]),
+            ("limit", "in-memory fit, no augmentation", rates["limit"]),
+            ("inference", "forward pass, batch of 64", r["inference_images_per_s"])]
+    table = pd.DataFrame(rows, columns=["path", "what", "images/s"]).set_index("path")
+    table["x naive"] = (table["images/s"] / rates["naive"]).where(table.index != "inference")
+    return table.round(2)

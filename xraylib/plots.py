@@ -279,3 +279,16 @@ def origin_accuracy(table: pd.DataFrame, internal: float) -> plt.Figure:
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def throughput_bars(table: pd.DataFrame) -> plt.Figure:
+    """Training images/s of the naive path, ours and the compute limit (Performance appendix)."""
+    train = table.drop(index="inference")
+    fig, ax = plt.subplots(figsize=(8, 2.6))
+    ax.barh(train.index[::-1], train["images/s"][::-1], color=sns.color_palette("deep", 3)[::-1])
+    for y, v in enumerate(train["images/s"][::-1]):
+        ax.text(v, y, f" {v:.1f}", va="center")
+    ax.set_xlabel("training images per second (higher is faster)")
+    ax.set_xlim(0, 1.2 * train["images/s"].max())
+    fig.tight_layout()
+    return fig
