@@ -38,9 +38,11 @@ book-check: $(VENV_STAMP)
 notebooks: $(VENV_STAMP)
 	XRAYLIB_PROFILE=quick $(PY) -m xraylib.book chapters/*.ipynb
 
-## Training throughput, naive loader vs ours vs compute limit (paper profile); see the Performance page.
+## Training throughput, naive loader vs ours vs compute limit, and which speed levers help (paper
+## profile; run on an idle machine); see the Performance page.
 bench: $(VENV_STAMP)
 	$(PY) -m xraylib bench --out benchmarks/bench-full.json
+	$(PY) benchmarks/levers.py benchmarks/levers.json
 
 clean:
 	rm -rf _build .cache
