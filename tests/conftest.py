@@ -20,6 +20,24 @@ def save_image(path: Path, array: np.ndarray, mode: str | None = None, fmt: str 
     return path
 
 
+def write_class_folder(root: Path, per_class: int) -> Path:
+    """A data folder of `per_class` 8x8 gray PNGs per class (brightness by class) and its manifest."""
+    rows = []
+    for k, label in enumerate(config.CLASSES):
+        for i in range(per_class):
+            file = f"images/{label}/{label}-{i}.png"
+            save_image(root / file, np.full((8, 8), 60 * k + i, np.uint8))
+            rows.append({"file": file, "label": label})
+    pd.DataFrame(rows).to_csv(root / "manifest.csv", index=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def class_folder():
+    """write_class_folder, for fixtures of any scope (training tests over a tiny data set)."""
+    return write_class_folder
+
+
 @pytest.fixture
 def write_image():
     """save_image, as a fixture so test modules need not import conftest."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+from sklearn.metrics import (accuracy_score, f1_score, precision_score, recall_score,
+                             roc_auc_score)
 
 from xraylib import evaluate
 from xraylib.config import CLASSES
@@ -103,3 +104,99 @@ def test_per_class_report_keeps_a_class_missing_from_the_data():
     table = evaluate.per_class_report(np.array([0, 2]), np.array([0, 2]))
     assert list(table.index[:3]) == list(CLASSES)
     assert table.loc["viral_pneumonia", "support"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Intervals, AUC, per-class rates and calibration (chapter 5)
+
+
+def _noisy_probs(n: int, right: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """n labels cycling over the classes and probabilities whose argmax is right about `right`."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    pred = np.where(rng.random(n) < right, y, (y + rng.integers(1, 3, n)) % 3)
+    probs = rng.dirichlet(np.ones(3), n) * 0.4
+    probs[np.arange(n), pred] += 0.6
+    return y, probs
+
+
+def test_bootstrap_interval_contains_its_point_estimate():
+    y, p = _noisy_probs(300, 0.8)
+    lo, hi = evaluate.bootstrap_interval(evaluate.macro_f1, y, p, n_boot=300)
+    assert lo < evaluate.macro_f1(y, p) < hi
+
+
+def test_bootstrap_interval_narrows_with_more_samples():
+    small = evaluate.bootstrap_interval(evaluate.macro_f1, *_noisy_probs(100, 0.8), n_boot=300)
+    large = evaluate.bootstrap_interval(evaluate.macro_f1, *_noisy_probs(2500, 0.8), n_boot=300)
+    assert (large[1] - large[0]) < 0.5 * (small[1] - small[0])
+
+
+def test_bootstrap_interval_is_repeatable_for_a_seed():
+    y, p = _noisy_probs(200, 0.7)
+    assert (evaluate.bootstrap_interval(evaluate.macro_auc, y, p, n_boot=100, seed=3)
+            == evaluate.bootstrap_interval(evaluate.macro_auc, y, p, n_boot=100, seed=3))
+
+
+def test_macro_f1_of_probabilities_is_sklearns_macro_f1_of_their_argmax():
+    assert evaluate.macro_f1(Y_TRUE, _onehot_probs(Y_PRED)) == pytest.approx(
+        f1_score(Y_TRUE, Y_PRED, average="macro"))
+
+
+def test_macro_auc_is_the_mean_of_the_one_vs_rest_aucs():
+    y, p = _noisy_probs(120, 0.6, seed=2)
+    per_class = [roc_auc_score(y == k, p[:, k]) for k in range(3)]
+    assert evaluate.macro_auc(y, p) == pytest.approx(np.mean(per_class))
+
+
+def test_macro_auc_is_1_for_perfect_ranking_and_about_half_for_noise():
+    y = np.arange(300) % 3
+    assert evaluate.macro_auc(y, np.eye(3)[y] * 0.7 + 0.1) == 1.0
+    noise = np.random.default_rng(0).dirichlet(np.ones(3), 300)
+    assert evaluate.macro_auc(y, noise) == pytest.approx(0.5, abs=0.06)
+
+
+def test_per_class_rates_by_hand_on_the_small_case():
+    # covid: TP 2, FN 2, FP 1, TN 5 -> sensitivity 50.0, specificity 83.3, PPV 66.7, NPV 71.4.
+    rates = evaluate.per_class_rates(Y_TRUE, Y_PRED)
+    assert list(rates.index) == list(CLASSES)
+    covid = rates.loc["covid"]
+    assert covid["sensitivity"].startswith("50.0 (")
+    assert covid["specificity"].startswith("83.3 (")
+    assert covid["PPV"].startswith("66.7 (")
+    assert covid["NPV"].startswith("71.4 (")
+    lo, hi = evaluate.wilson_interval(2, 4)
+    assert covid["sensitivity"] == f"50.0 ({100 * lo:.1f}-{100 * hi:.1f})"
+
+
+def test_per_class_rates_say_n_a_for_a_class_never_predicted():
+    rates = evaluate.per_class_rates(np.array([0, 1, 2]), np.array([0, 1, 1]))
+    assert rates.loc["normal", "PPV"] == "n/a"
+    assert rates.loc["normal", "sensitivity"].startswith("0.0 (")
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy_in_every_bin():
+    # 10 predictions at confidence 0.8, 8 right: one bin, |0.8 - 0.8| = 0.
+    y = np.zeros(10, int)
+    p = np.tile([0.8, 0.1, 0.1], (10, 1))
+    p[:2] = [0.1, 0.8, 0.1]
+    assert evaluate.expected_calibration_error(y, p) == pytest.approx(0.0)
+
+
+def test_ece_of_an_overconfident_model_is_its_confidence_minus_accuracy():
+    # 4 predictions at 0.99 of which 2 right, 4 at 0.5 (3 classes) all right:
+    # (4 * |0.5 - 0.99| + 4 * |1 - 0.5|) / 8.
+    y = np.zeros(8, int)
+    p = np.array([[0.99, 0.005, 0.005]] * 2 + [[0.005, 0.99, 0.005]] * 2 + [[0.5, 0.25, 0.25]] * 4)
+    assert evaluate.expected_calibration_error(y, p) == pytest.approx(
+        (4 * 0.49 + 4 * 0.5) / 8)
+
+
+def test_reliability_table_counts_every_prediction_once_in_the_bin_of_its_confidence():
+    y, p = _noisy_probs(500, 0.7, seed=4)
+    table = evaluate.reliability_table(y, p, bins=15)
+    assert table["count"].sum() == 500
+    for _, row in table.iterrows():
+        lo, hi = map(float, row["bin"].split("-"))
+        assert lo - 1e-9 <= row["confidence"] <= hi + 1e-9
+        assert 0 <= row["accuracy"] <= 1

@@ -204,3 +204,11 @@ def test_train_split_retrains_a_truncated_stored_run_instead_of_using_it(stored,
     assert runs.check_run(path) is None
     np.testing.assert_array_equal(again.y_prob, first.y_prob)  # same seed, same run
     assert train.train_split("tiny", profile, comp, split).loaded  # the new copy is used
+
+
+def test_tidy_history_keeps_six_significant_digits_of_a_learning_rate_below_1e_6():
+    raw = pd.DataFrame({"epoch": [1, 2], "accuracy": [0.1234567, 0.5], "lr": [1e-4, 1e-4 / 2 ** 9]})
+    tidy = train.tidy_history(raw)
+    assert tidy["lr"].tolist() == [1e-4, 1.95313e-07]  # 1.953125e-07
+    assert tidy["accuracy"].tolist() == [0.123457, 0.5]
+    assert list(tidy.columns) == ["epoch", "accuracy", "lr"]

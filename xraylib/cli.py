@@ -88,6 +88,17 @@ def _cv(args) -> int:
     return 0
 
 
+def _record(args) -> int:
+    from . import record  # noqa: PLC0415
+
+    raw = record.build_record(get_profile(args.profile), args.data, note=args.note)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(raw, indent=1) + "\n")
+    print(f"wrote {args.out}")
+    print(record.format_record(record.read_record(args.out)))
+    return 0
+
+
 def _evaluate(args) -> int:
     from . import predict  # noqa: PLC0415
     from .train import latest_model  # noqa: PLC0415
@@ -154,6 +165,13 @@ def build_parser() -> argparse.ArgumentParser:
     cvp = with_profile(sub.add_parser("cv", help="run or resume 5-fold cross-validation; print Table 2"))
     cvp.add_argument("--force", action="store_true", help="retrain every fold")
     cvp.set_defaults(func=_cv)
+    rec = sub.add_parser("record", help="write a profile's stored runs (predictions, histories, "
+                         "wall times) to a JSON file the book shows")
+    rec.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+    rec.add_argument("--data", help="main data folder")
+    rec.add_argument("--out", required=True, help="the JSON file to write, e.g. records/paper-profile.json")
+    rec.add_argument("--note", default="", help="what a reader should know about these runs")
+    rec.set_defaults(func=_record)
     ev = sub.add_parser("evaluate", help="run the stored initial-procedure model on a folder")
     ev.add_argument("--data", required=True, help="folder with manifest.csv or images/<label>/")
     ev.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")

@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -121,7 +122,11 @@ def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val:
 def tidy_history(history: pd.DataFrame) -> pd.DataFrame:
     """One form for a fresh and a stored history, so both print the same."""
     kept = history.pop("kept").astype(bool) if "kept" in history else None
-    history = history.astype(float).round(6)
+    history = history.astype(float)
+    rounded = history.round(6)
+    if "lr" in history:  # significant digits: the paper's schedule takes the rate below 1e-6
+        rounded["lr"] = [float(f"{v:.6g}") for v in history["lr"]]
+    history = rounded
     history["epoch"] = history["epoch"].astype(int)
     if kept is not None:
         history["kept"] = kept.to_numpy()
@@ -159,21 +164,34 @@ def data_fingerprint(df: pd.DataFrame) -> str:
     return runs.run_key(list(ids), list(df["label"]))
 
 
+def run_path(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> Path:
+    """Where the run of this name, profile, data and split is stored: any change is a new run."""
+    key = runs.run_key(profile.as_dict(), data_fingerprint(comp),
+                       [split.train.tolist(), split.val.tolist(), split.test.tolist()])
+    return runs.run_dir(f"{name}-{profile.name}", key)
+
+
+def stored_run(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> Run | None:
+    """The complete stored run for this profile, data and split, or None: never trains."""
+    path = run_path(name, profile, comp, split)
+    if runs.check_run(path) is not None:
+        return None
+    runs.mark_latest(path)
+    model, history, arrays, meta = runs.load_run(path)
+    return Run(name, profile, model, tidy_history(history), arrays["y_true"], arrays["y_prob"],
+               arrays["test_index"], meta, loaded=True)
+
+
 def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
                 images: Callable[[], np.ndarray] | None = None, force: bool = False) -> Run:
     """Load the stored run for this profile, data and split, or train it and store it.
 
     `images` returns the decoded composition; it is called only if training is needed.
     """
-    key = runs.run_key(profile.as_dict(), data_fingerprint(comp),
-                       [split.train.tolist(), split.val.tolist(), split.test.tolist()])
-    path = runs.run_dir(f"{name}-{profile.name}", key)
+    path = run_path(name, profile, comp, split)
     problem = runs.check_run(path)
     if problem is None and not force:
-        runs.mark_latest(path)
-        model, history, arrays, meta = runs.load_run(path)
-        return Run(name, profile, model, tidy_history(history), arrays["y_true"], arrays["y_prob"],
-                   arrays["test_index"], meta, loaded=True)
+        return stored_run(name, profile, comp, split)
     if problem not in (None, "not stored"):
         log_progress(f"[{name}] stored run {path.name} is {problem}: training it again", _terminal())
     x = images() if images else xdata.load_images(comp, profile.image_size)

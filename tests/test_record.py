@@ -1,0 +1,134 @@
+"""xraylib.record: stored runs written to JSON and read back give the same numbers; nothing trains.
+
+Runs are stored by a stand-in for fit_model that returns an untrained network (no training), over
+a tiny synthetic data folder: 4 images per class, 3 folds, an initial run of 2 per class.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xraylib import cli, config, cv, record, train
+from xraylib.config import CLASSES
+from xraylib.model import build_model
+
+
+@pytest.fixture
+def tiny(tmp_path, cache, monkeypatch, class_folder):
+    """(profile, data folder) with fit_model replaced by an untrained network and a 1-epoch history."""
+    data = str(class_folder(tmp_path / "data", per_class=4))
+    profile = dataclasses.replace(config.get_profile("quick"), folds=3,
+                                  composition=tuple((c, 4) for c in CLASSES),
+                                  initial_train=tuple((c, 2) for c in CLASSES))
+
+    def untrained(profile, x_train, *args, **kwargs):
+        history = pd.DataFrame({"epoch": [1], "accuracy": [0.5], "loss": [1.0],
+                                "val_accuracy": [0.4], "val_loss": [1.1], "lr": [1e-3],
+                                "kept": [True]})
+        return build_model(profile, size=x_train.shape[1]), history
+    monkeypatch.setattr(train, "fit_model", untrained)
+    monkeypatch.setattr(cli, "get_profile", lambda name=None: profile)  # the CLI gets it by name
+    return profile, data
+
+
+def no_training(monkeypatch):
+    monkeypatch.setattr(train, "fit_model", lambda *a, **k: pytest.fail("recording must not train"))
+
+
+def test_record_lists_stored_runs_and_names_the_missing_without_training(tiny, monkeypatch):
+    profile, data = tiny
+    cv.cross_validate(profile, data)
+    no_training(monkeypatch)
+    raw = record.build_record(profile, data, note="tiny")
+    assert sorted(raw["runs"]) == ["cv-fold-1", "cv-fold-2", "cv-fold-3"]
+    assert raw["missing"] == ["initial"]
+    assert raw["profile"] == profile.name and raw["note"] == "tiny"
+    assert raw["settings"]["folds"] == 3
+
+
+def test_recorded_folds_read_back_give_the_cvs_own_table_and_predictions(tiny, tmp_path,
+                                                                          monkeypatch):
+    profile, data = tiny
+    result = cv.cross_validate(profile, data)
+    no_training(monkeypatch)
+    path = tmp_path / "records" / "tiny.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps(record.build_record(profile, data)))
+    rec = record.read_record(path)
+    assert [f.name for f in rec.folds] == ["cv-fold-1", "cv-fold-2", "cv-fold-3"]
+    assert rec.initial is None and rec.missing == ["initial"]
+    assert rec.table().equals(result.table())
+    y, p = rec.pooled()
+    order = np.concatenate([r.test_index for r in result.runs])
+    np.testing.assert_array_equal(y, result.y_true[order])
+    np.testing.assert_allclose(p, result.y_prob[order], atol=1e-6)
+    assert list(rec.folds[0].history.columns[:2]) == ["epoch", "accuracy"]
+
+
+def test_record_command_writes_the_file_and_prints_what_it_holds(tiny, tmp_path, capsys):
+    profile, data = tiny
+    train.initial_run(profile, data)
+    out = tmp_path / "out" / "rec.json"
+    assert cli.main(["record", "--profile", profile.name, "--data", data, "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert f"wrote {out}" in text
+    assert "initial: accuracy" in text
+    assert "not stored yet: cv-fold-1, cv-fold-2, cv-fold-3" in text
+    rec = record.read_record(out)
+    assert rec.initial is not None and rec.folds == []
+    assert rec.summary()["initial"]["n"] == len(rec.initial.y_true)
+
+
+def test_record_of_a_profile_with_nothing_stored_exits_2_naming_the_commands(tiny, tmp_path,
+                                                                             capsys):
+    profile, data = tiny
+    out = tmp_path / "rec.json"
+    assert cli.main(["record", "--profile", profile.name, "--data", data, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "xraylib train --profile" in err and "xraylib cv --profile" in err
+    assert not out.exists()
+
+
+def test_read_record_of_a_missing_file_says_how_to_make_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="xraylib record --profile paper"):
+        record.read_record(tmp_path / "nothing.json")
+
+
+def _recorded(name, lrs, val, train_seconds=600.0):
+    history = pd.DataFrame({"epoch": range(1, len(lrs) + 1), "lr": lrs, "val_accuracy": val})
+    return record.RecordedRun(name, np.array([0, 1, 2, 2]), np.eye(3)[[0, 1, 1, 2]], history,
+                              train_seconds)
+
+
+def test_run_table_counts_learning_rate_halvings_and_reads_validation_and_test_accuracy():
+    rec = record.Record("paper", {}, None,
+                        [_recorded("cv-fold-1", [1e-4, 1e-4, 5e-5, 2.5e-5], [0.5, 0.7, 0.6, 0.65])],
+                        ["initial"])
+    row = record.run_table(rec).loc["cv-fold-1"]
+    assert row["times lr halved"] == 2 and row["last lr"] == "2.5e-05"
+    assert row["best val acc"] == 0.7 and row["last val acc"] == 0.65
+    assert row["train minutes"] == 10.0 and row["epochs"] == 4
+    assert row["test accuracy"] == 75.0
+
+
+def test_describe_says_when_where_what_is_recorded_and_what_is_missing():
+    meta = {"recorded_utc": "2026-11-26 06:00", "commit": "abc1234", "note": "fold 1 paused",
+            "machine": {"processor": "Some CPU", "tensorflow": "2.21.0"}, "settings": {"folds": 5}}
+    rec = record.Record("paper", meta, None, [_recorded("cv-fold-1", [1e-4], [0.5])],
+                        ["initial", "cv-fold-2"])
+    text = record.describe(rec)
+    assert "recorded 2026-11-26 06:00 UTC at commit abc1234 on Some CPU" in text
+    assert "initial procedure not recorded; 1 of 5 cross-validation folds recorded" in text
+    assert "note: fold 1 paused" in text
+    assert "not recorded yet: initial, cv-fold-2" in text
+
+
+def test_run_table_shows_a_rate_rounded_away_to_0_as_below_5e_7():
+    rec = record.Record("paper", {}, _recorded("initial", [1e-4, 1e-6, 0.0], [0.5, 0.5, 0.5]), [],
+                        [])
+    row = record.run_table(rec).loc["initial"]
+    assert row["last lr"] == "<5e-07" and row["times lr halved"] == 2

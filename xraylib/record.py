@@ -1,0 +1,165 @@
+"""A profile's stored runs written to one small JSON file, so the book can show runs it cannot redo.
+
+The paper profile takes hours on a CPU, so the quick book never retrains it. `xraylib record`
+writes, from the run store, each run's test predictions, training history and wall time (no
+images, no weights); chapter 5 reads the file and computes every number from those predictions.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import cv, evaluate
+from .bench import cpu_info
+from .config import Profile, project_root
+from .splits import cv_splits, initial_split
+from .tf import tf
+from .train import composition, stored_run
+
+
+def build_record(profile: Profile, data: str | None = None, note: str = "") -> dict:
+    """Every stored run of the initial procedure and the folds, and the names of those missing."""
+    comp = composition(profile, data)
+    planned = [("initial", initial_split(comp, profile))] + [
+        (f"cv-{split.name}", split) for split in cv_splits(comp, profile)]
+    runs, missing = {}, []
+    for name, split in planned:
+        run = stored_run(name, profile, comp, split)
+        if run is None:
+            missing.append(name)
+            continue
+        runs[name] = {
+            "train_seconds": run.meta.get("train_seconds"),
+            "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
+            "test_index": run.test_index.tolist(), "y_true": run.y_true.tolist(),
+            "y_prob": np.round(run.y_prob, 6).tolist(),
+            "history": run.history.round(6).to_dict(orient="list")}
+    if not runs:
+        raise FileNotFoundError(
+            f"no stored run of profile '{profile.name}' for this data: train them first with "
+            f"`xraylib train --profile {profile.name}` and `xraylib cv --profile {profile.name}`")
+    return {"profile": profile.name, "settings": profile.as_dict(), "note": note,
+            "recorded_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
+            "commit": _commit(), "images": len(comp),
+            "machine": {**cpu_info(), "tensorflow": tf.__version__},
+            "runs": runs, "missing": missing}
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project_root(),
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+@dataclass
+class RecordedRun:
+    """One run as the record keeps it: test labels and probabilities, history, wall time."""
+
+    name: str
+    y_true: np.ndarray
+    y_prob: np.ndarray
+    history: pd.DataFrame
+    train_seconds: float | None
+
+
+@dataclass
+class Record:
+    """A read record: the initial run (if recorded), the recorded folds, and what is missing."""
+
+    profile: str
+    meta: dict
+    initial: RecordedRun | None
+    folds: list[RecordedRun]
+    missing: list[str]
+
+    def table(self) -> pd.DataFrame:
+        """Table 2 of the recorded folds (macro precision, recall, F1, accuracy; mean, SD)."""
+        return cv.fold_table([(f.y_true, f.y_prob.argmax(1)) for f in self.folds])
+
+    def pooled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Labels and probabilities of every recorded fold's test images together."""
+        return (np.concatenate([f.y_true for f in self.folds]),
+                np.concatenate([f.y_prob for f in self.folds]))
+
+    def summary(self) -> dict:
+        """evaluate.summary of the initial run and of the pooled folds (None where not recorded)."""
+        return {"initial": evaluate.summary(self.initial.y_true, self.initial.y_prob)
+                if self.initial else None,
+                "cv": evaluate.summary(*self.pooled()) if self.folds else None}
+
+
+def read_record(path: str | Path) -> Record:
+    """A file written by `xraylib record`; says how to make one if it is not there."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no recorded study at {path}: make one with "
+                                f"`xraylib record --profile paper --out {path}` once its runs are stored")
+    raw = json.loads(path.read_text())
+    runs = {name: RecordedRun(name, np.asarray(r["y_true"]), np.asarray(r["y_prob"]),
+                              pd.DataFrame(r["history"]), r["train_seconds"])
+            for name, r in raw["runs"].items()}
+    folds = sorted((r for n, r in runs.items() if n.startswith("cv-fold-")),
+                   key=lambda r: int(r.name.rsplit("-", 1)[1]))
+    meta = {k: v for k, v in raw.items() if k not in ("runs", "missing")}
+    return Record(raw["profile"], meta, runs.get("initial"), folds, raw["missing"])
+
+
+def describe(record: Record) -> str:
+    """When, at which commit and on what machine the runs were recorded, and what is missing."""
+    m = record.meta
+    lines = [f"profile '{record.profile}', recorded {m['recorded_utc']} UTC at commit {m['commit']} "
+             f"on {m['machine']['processor']} (TensorFlow {m['machine']['tensorflow']})",
+             f"initial procedure {'recorded' if record.initial else 'not recorded'}; "
+             f"{len(record.folds)} of {m['settings']['folds']} cross-validation folds recorded"]
+    if m.get("note"):
+        lines.append(f"note: {m['note']}")
+    if record.missing:
+        lines.append("not recorded yet: " + ", ".join(record.missing))
+    return "\n".join(lines)
+
+
+def run_table(record: Record) -> pd.DataFrame:
+    """Per recorded run: training minutes, how the learning rate ended, validation accuracy.
+
+    A rate stored as 0 (older histories kept six decimals) is shown as "<5e-07"; the halvings
+    after it are not visible, so "times lr halved" is then a lower bound.
+    """
+    rows = []
+    for run in ([record.initial] if record.initial else []) + record.folds:
+        h = run.history
+        lrs = h["lr"].to_numpy()
+        rows.append({"run": run.name, "epochs": len(h),
+                     "train minutes": round(run.train_seconds / 60, 1) if run.train_seconds else None,
+                     "times lr halved": int((lrs[1:] < lrs[:-1]).sum()),
+                     # histories stored before lr kept significant digits show a rate < 5e-7 as 0
+                     "last lr": f"{lrs[-1]:.1e}" if lrs[-1] > 0 else "<5e-07",
+                     "best val acc": round(float(h["val_accuracy"].max()), 3),
+                     "last val acc": round(float(h["val_accuracy"].iloc[-1]), 3),
+                     "test accuracy": round(100 * float((run.y_prob.argmax(1) == run.y_true).mean()), 1)})
+    return pd.DataFrame(rows).set_index("run")
+
+
+def format_record(record: Record) -> str:
+    """What `xraylib record` prints: what was recorded, its headline numbers, what is missing."""
+    s = record.summary()
+    lines = [f"recorded profile '{record.profile}': "
+             f"{'initial run, ' if record.initial else ''}{len(record.folds)} fold(s)"]
+    for what, summ in s.items():
+        if summ:
+            lo, hi = summ["accuracy_95ci"]
+            lines.append(f"  {what}: accuracy {100 * summ['accuracy']:.1f}% "
+                         f"(95% CI {100 * lo:.1f}-{100 * hi:.1f}), macro F1 "
+                         f"{100 * summ['f1_macro']:.1f}% on {summ['n']} test images")
+    if record.folds:
+        lines.append(record.table().to_string())
+    if record.missing:
+        lines.append("not stored yet: " + ", ".join(record.missing))
+    return "\n".join(lines)
