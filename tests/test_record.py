@@ -27,7 +27,7 @@ def tiny(tmp_path, cache, monkeypatch, class_folder):
 
     def untrained(profile, x_train, *args, **kwargs):
         history = pd.DataFrame({"epoch": [1], "accuracy": [0.5], "loss": [1.0],
-                                "val_accuracy": [0.4], "val_loss": [1.1], "lr": [1e-3],
+                                "val_accuracy": [0.4], "val_loss": [1.1], "lr": [3.90625e-07],
                                 "kept": [True]})
         return build_model(profile, size=x_train.shape[1]), history
     monkeypatch.setattr(train, "fit_model", untrained)
@@ -67,6 +67,7 @@ def test_recorded_folds_read_back_give_the_cvs_own_table_and_predictions(tiny, t
     np.testing.assert_array_equal(y, result.y_true[order])
     np.testing.assert_allclose(p, result.y_prob[order], atol=1e-6)
     assert list(rec.folds[0].history.columns[:2]) == ["epoch", "accuracy"]
+    assert rec.folds[0].history["lr"].iloc[-1] == 3.90625e-07  # not rounded away to 0
 
 
 def test_record_command_writes_the_file_and_prints_what_it_holds(tiny, tmp_path, capsys):

@@ -39,7 +39,7 @@ def build_record(profile: Profile, data: str | None = None, note: str = "") -> d
             "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
             "test_index": run.test_index.tolist(), "y_true": run.y_true.tolist(),
             "y_prob": np.round(run.y_prob, 6).tolist(),
-            "history": run.history.round(6).to_dict(orient="list")}
+            "history": run.history.to_dict(orient="list")}  # already tidy
     if not runs:
         raise FileNotFoundError(
             f"no stored run of profile '{profile.name}' for this data: train them first with "
