@@ -2,7 +2,7 @@
 
 The paper profile takes hours on a CPU, so the quick book never retrains it. `xraylib record`
 writes, from the run store, each run's test predictions, training history and wall time (no
-images, no weights); chapter 5 reads the file and computes every number from those predictions.
+images, no weights); chapters 4 and 5 read the file and compute every number from those predictions.
 """
 from __future__ import annotations
 
