@@ -2,15 +2,16 @@
 # what is missing, so a fresh machine needs nothing installed by hand.
 PROFILE ?= paper
 PY := .venv/bin/python
-VENV_STAMP := .venv/.installed
+EXTRAS ?=
+VENV_STAMP := .venv/.installed$(if $(EXTRAS),-$(EXTRAS))
 export PYTHONHASHSEED := 0
 
-.PHONY: book test unit nbval book-check notebooks bench clean
+.PHONY: book test unit nbval book-check notebooks bench clean pin test-variant
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .
+	$(PY) -m pip install --quiet -e .$(if $(EXTRAS),[$(EXTRAS)])
 	touch $@
 
 ## Build the HTML book with every notebook executed (PROFILE=paper by default, PROFILE=quick to preview).
@@ -33,6 +34,18 @@ nbval: $(VENV_STAMP)
 
 book-check: $(VENV_STAMP)
 	$(PY) -m pytest tests -m book -q
+
+## A simulated other machine (oneDNN capped at AVX2, one intra-op thread, empty cache): the
+## chapters must print the same (pinned runs) and a fresh training must fall in the seed spread.
+test-variant: $(VENV_STAMP)
+	rm -rf .cache-variant
+	ONEDNN_MAX_CPU_ISA=AVX2 TF_NUM_INTRAOP_THREADS=1 XRAYLIB_CACHE=.cache-variant $(MAKE) nbval
+	ONEDNN_MAX_CPU_ISA=AVX2 TF_NUM_INTRAOP_THREADS=1 XRAYLIB_CACHE=.cache-variant \
+		$(PY) -m pytest tests/test_seed_spread.py -q
+
+## Train (or load) every quick-profile run the chapters read and keep them in records/runs.
+pin: $(VENV_STAMP)
+	$(PY) -m xraylib pin --profile quick
 
 ## Re-execute the chapters in the quick profile and store their outputs (what nbval compares to).
 notebooks: $(VENV_STAMP)

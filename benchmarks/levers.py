@@ -40,8 +40,9 @@ def measure(lever: dict) -> float:
 
     from xraylib.config import get_profile  # noqa: PLC0415
     from xraylib.model import build_model  # noqa: PLC0415
-    from xraylib.tf import keras, tf  # noqa: PLC0415
-    from xraylib.train import augmenter  # noqa: PLC0415
+    import tensorflow as tf  # noqa: PLC0415
+    from xraylib.backend import keras  # noqa: PLC0415
+    from xraylib.augment import Augment  # noqa: PLC0415
 
     if "intra" in lever:
         tf.config.threading.set_intra_op_parallelism_threads(lever["intra"])
@@ -55,7 +56,7 @@ def measure(lever: dict) -> float:
     profile = get_profile("paper")
     net = build_model(profile)
     if lever.get("aug"):
-        net = keras.Sequential([augmenter(profile, profile.seed), net])
+        net = keras.Sequential([Augment(profile.augmentation, seed=profile.seed), net])
     net.compile(optimizer=keras.optimizers.RMSprop(1e-4), loss="categorical_crossentropy",
                 steps_per_execution=lever.get("steps_per_execution", 1),
                 jit_compile=lever.get("xla", False))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from xraylib import model
-from xraylib.tf import keras
+from xraylib.backend import keras
 
 
 @pytest.fixture(scope="module")

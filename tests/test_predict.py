@@ -29,7 +29,7 @@ def store(tmp_path_factory) -> Path:
     """A cache folder holding one stored, marked 'initial' run of the quick profile (untrained)."""
     from xraylib import train  # noqa: PLC0415 - TensorFlow
     from xraylib.model import build_model  # noqa: PLC0415
-    from xraylib.tf import keras  # noqa: PLC0415
+    from xraylib.backend import keras  # noqa: PLC0415
 
     folder = tmp_path_factory.mktemp("store")
     with pytest.MonkeyPatch.context() as mp:

@@ -154,3 +154,50 @@ def test_run_key_ignores_dict_order_but_changes_with_every_input():
 
 def test_run_dir_lies_under_the_cache_runs_folder(cache):
     assert runs.run_dir("initial-quick", "abc") == cache / "runs" / "initial-quick-abc"
+
+
+# ---------------------------------------------------------------------------------------------
+# pinned runs (records/runs): the same book on every machine
+
+
+@pytest.fixture
+def pinned(stored, tmp_path, monkeypatch):
+    """The stored run moved to a private pinned folder; the cache no longer has it."""
+    import shutil  # noqa: PLC0415
+
+    folder = tmp_path / "pinned"
+    folder.mkdir()
+    shutil.move(str(stored), folder / stored.name)
+    monkeypatch.setattr(runs, "pinned_dir", lambda: folder)
+    monkeypatch.delenv(runs.PINNED_ENV, raising=False)
+    return stored, folder / stored.name
+
+
+def test_find_run_prefers_an_intact_cache_copy(stored, tmp_path, monkeypatch):
+    monkeypatch.setattr(runs, "pinned_dir", lambda: tmp_path / "nothing")
+    assert runs.find_run(stored) == stored
+
+
+def test_find_run_falls_back_to_the_pinned_copy_and_it_loads(pinned):
+    cache_path, pinned_path = pinned
+    assert runs.find_run(cache_path) == pinned_path
+    _, _, arrays, _ = runs.load_run(runs.find_run(cache_path))
+    np.testing.assert_array_equal(arrays["y_prob"], ARRAYS["y_prob"])
+
+
+def test_pinned_runs_are_ignored_when_turned_off(pinned, monkeypatch):
+    cache_path, _ = pinned
+    monkeypatch.setenv(runs.PINNED_ENV, "0")
+    assert runs.find_run(cache_path) == cache_path
+
+
+def test_a_damaged_pinned_copy_is_not_used(pinned):
+    cache_path, pinned_path = pinned
+    (pinned_path / "arrays.npz").write_bytes(b"damaged")
+    assert runs.find_run(cache_path) == cache_path
+
+
+def test_latest_points_at_a_pinned_run(pinned):
+    _, pinned_path = pinned
+    runs.mark_latest(pinned_path)
+    assert runs.latest("tiny-quick") == pinned_path

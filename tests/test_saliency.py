@@ -13,7 +13,7 @@ import pytest
 from xraylib import saliency
 from xraylib.config import get_profile
 from xraylib.model import build_model
-from xraylib.tf import keras
+from xraylib.backend import keras
 
 TOY_SIZE, SQUARE = 32, 6
 

@@ -16,7 +16,8 @@ import pytest
 from xraylib import config, runs, train
 from xraylib.config import CLASSES
 from xraylib.splits import Split
-from xraylib.tf import keras
+from xraylib.backend import keras, to_numpy
+from xraylib.model import build_model
 
 SIZE = 96
 BRIGHTNESS = (0.15, 0.5, 0.85)  # per class: a task one epoch or two can start to learn
@@ -92,15 +93,17 @@ def test_same_seed_gives_identical_weights_and_another_seed_different_ones(fitte
     assert not any(np.array_equal(u, v) for u, v in zip(w, w_other, strict=True) if u.std() > 0)
 
 
-def test_augmenter_changes_an_image_in_training_and_not_at_inference():
+def test_trainer_augments_inside_the_model_in_training_only():
     # A bright square off centre: rotation, shear, zoom and shift all move it.
     image = np.zeros((1, SIZE, SIZE, 3), np.float32)
     image[:, 20:50, 30:70] = 1.0
-    aug = train.augmenter(config.get_profile("quick"), seed=3)
-    trained = aug(image, training=True).numpy()
+    profile = config.get_profile("quick")
+    trainer = train.trainer_for(build_model(profile, size=SIZE), profile, seed=3)
+    aug = trainer.layers[0]
+    trained = to_numpy(aug(image, training=True))
     assert trained.shape == image.shape
     assert np.abs(trained - image).max() > 0.5
-    np.testing.assert_array_equal(aug(image, training=False).numpy(), image)
+    np.testing.assert_array_equal(to_numpy(aug(image, training=False)), image)
 
 
 # ---------------------------------------------------------------------------------------------

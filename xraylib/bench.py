@@ -24,8 +24,9 @@ from . import data as xdata
 from .config import CLASSES, Profile
 from .model import build_model
 from .splits import initial_split
-from .tf import keras, seed_everything, tf
-from .train import augmenter, composition, fit_model
+from .backend import keras, seed_everything, versions
+from .augment import Augment
+from .train import composition, fit_model
 
 PAPER_STUDY_TRAIN_IMAGES = 560 * 25 + 5 * 889 * 25  # initial procedure + 5 folds, 25 epochs each
 PAPER_STUDY_INFER_IMAGES = (140 + 5 * 222) * 25 + 689 + 1389  # validation every epoch + tests
@@ -57,7 +58,7 @@ def _naive(paths: list[str], labels: list[str], profile: Profile, epochs: int) -
             color_mode="rgb", image_size=(profile.image_size, profile.image_size),
             batch_size=profile.batch_size, shuffle=True, seed=profile.seed, verbose=False)
         seed_everything(profile.seed)
-        trainer = keras.Sequential([keras.layers.Rescaling(1 / 255), augmenter(profile, profile.seed),
+        trainer = keras.Sequential([keras.layers.Rescaling(1 / 255), Augment(profile.augmentation, seed=profile.seed),
                                     build_model(profile)])
         timer = _EpochTimer()
         _compiled(trainer, profile).fit(ds, epochs=epochs, verbose=0, shuffle=False,
@@ -125,8 +126,7 @@ def run_bench(profile: Profile, short: bool = False) -> dict:
         "val_accuracy_after_bench_epochs": round(val_acc, 3),
         "projected_paper_study_minutes_at_ours": round(projected / 60, 1),
         "machine": {"cpus": os.cpu_count(), **cpu_info(),
-                    "tensorflow": tf.__version__,
-                    "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads()},
+                    **versions()},
     }
 
 

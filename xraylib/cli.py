@@ -99,6 +99,14 @@ def _record(args) -> int:
     return 0
 
 
+def _pin(args) -> int:
+    from . import record  # noqa: PLC0415
+
+    for path in record.pin_book_runs(get_profile(args.profile), args.data):
+        print(f"pinned {path}")
+    return 0
+
+
 def _evaluate(args) -> int:
     from . import predict  # noqa: PLC0415
     from .train import latest_model  # noqa: PLC0415
@@ -140,6 +148,42 @@ def _bench(args) -> int:
     return 0
 
 
+def _ladder(args) -> int:
+    from . import ladder  # noqa: PLC0415
+
+    if args.train_cpu is not None:
+        counts = ladder.train_on_cpu(args.train_cpu, args.data,
+                                     log=lambda s: print(s, file=sys.stderr, flush=True),
+                                     study=args.study)
+        print(f"ladder runs stored: {counts['stored']}, trained now: {counts['trained']}, "
+              f"left: {counts['left']}")
+    if args.import_grid or args.from_store:
+        if not args.out:
+            raise ValueError("--import and --from-store write a record: name it with --out FILE")
+        if args.import_grid:
+            ladder.import_grid(args.import_grid, args.out, note=args.note)
+        else:
+            Path(args.out).write_text(json.dumps(ladder.record_from_store(args.data, args.study)))
+        print(f"wrote {args.out}")
+    record = ladder.read_ladder(args.out or args.record)
+    rungs, cv_sum = ladder.rung_table(record), ladder.cv_summary(record)
+    if args.json:
+        print(json.dumps({"machine": record.machine, "initial": rungs.round(2).to_dict(orient="index"),
+                          "cv": cv_sum.round(2).to_dict(orient="index")}, indent=2))
+    else:
+        print("initial procedure, test accuracy (%) over seeds:")
+        print(rungs.drop(columns="change").round(1).to_string())
+        if len(cv_sum):
+            print("five-fold cross-validation over seeds:")
+            print(cv_sum.round(1).to_string())
+    return 0
+
+
+def ladder_studies() -> tuple[str, ...]:
+    from .ladder import STUDIES  # noqa: PLC0415 - keeps `xraylib --help` free of pandas imports
+    return STUDIES
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xraylib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -172,6 +216,11 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--out", required=True, help="the JSON file to write, e.g. records/paper-profile.json")
     rec.add_argument("--note", default="", help="what a reader should know about these runs")
     rec.set_defaults(func=_record)
+    pin = sub.add_parser("pin", help="train (or load) every run the chapters read and keep them "
+                         "in records/runs, so every machine prints the same book")
+    pin.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+    pin.add_argument("--data", help="main data folder")
+    pin.set_defaults(func=_pin)
     ev = sub.add_parser("evaluate", help="run the stored initial-procedure model on a folder")
     ev.add_argument("--data", required=True, help="folder with manifest.csv or images/<label>/")
     ev.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
@@ -189,6 +238,24 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--out", help="also write the result as JSON to this file")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=_bench)
+    la = sub.add_parser("ladder", help="the ablation ladder paper -> authors: print, import, or "
+                        "train it on the CPU a few runs at a time")
+    la.add_argument("--record", default=str(Path("records") / "ladder.json"),
+                    help="the ladder record to print (default records/ladder.json)")
+    la.add_argument("--import", dest="import_grid", metavar="GRID_JSON",
+                    help="turn a grid.json from benchmarks/gpu_grid.py into a record (--out)")
+    la.add_argument("--train-cpu", type=int, metavar="N",
+                    help="train at most N missing runs with TensorFlow here (resumes; hours each)")
+    la.add_argument("--from-store", action="store_true",
+                    help="write the stored CPU runs as a record (--out)")
+    la.add_argument("--study", choices=ladder_studies(), default="ladder",
+                    help="with --train-cpu / --from-store: the ladder, or the quick profile over "
+                         "five seeds (quick-seeds)")
+    la.add_argument("--out", help="the record file to write")
+    la.add_argument("--note", default="", help="what a reader should know about the record")
+    la.add_argument("--data", help="main data folder")
+    la.add_argument("--json", action="store_true")
+    la.set_defaults(func=_ladder)
     return parser
 
 

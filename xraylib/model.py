@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .config import CLASSES, Profile
-from .tf import keras
+from .backend import keras
 
 FILTERS = (32, 64, 128, 64, 32)
 
@@ -32,7 +32,7 @@ PAPER_PARAMS = 453_027
 
 def build_model(profile: Profile, size: int | None = None) -> keras.Model:
     """The paper's network; the last Dense gives logits and a separate softmax layer gives
-    probabilities, so saliency can read the pre-softmax score (chapter 6)."""
+    probabilities, so saliency can read the pre-softmax score (chapter 7)."""
     size = size or profile.image_size
     inputs = keras.Input((size, size, 3), name="image")
     x = inputs

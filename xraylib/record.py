@@ -19,7 +19,7 @@ from . import cv, evaluate
 from .bench import cpu_info
 from .config import Profile, project_root
 from .splits import cv_splits, initial_split
-from .tf import tf
+from .backend import versions
 from .train import composition, stored_run
 
 
@@ -47,7 +47,7 @@ def build_record(profile: Profile, data: str | None = None, note: str = "") -> d
     return {"profile": profile.name, "settings": profile.as_dict(), "note": note,
             "recorded_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
             "commit": _commit(), "images": len(comp),
-            "machine": {**cpu_info(), "tensorflow": tf.__version__},
+            "machine": {**cpu_info(), **versions()},
             "runs": runs, "missing": missing}
 
 
@@ -163,3 +163,38 @@ def format_record(record: Record) -> str:
     if record.missing:
         lines.append("not stored yet: " + ", ".join(record.missing))
     return "\n".join(lines)
+
+
+def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
+    """Train (or load) every run the chapters read, and keep them in records/runs.
+
+    Why: trained weights differ from CPU to CPU, so the book's text outputs (what nbval compares)
+    come from these pinned runs on every machine (runs.find_run). Stale pinned runs of the same
+    profile are removed, so the folder holds exactly the book's runs.
+    """
+    import shutil  # noqa: PLC0415
+
+    from . import audit, runs  # noqa: PLC0415
+    from .config import cache_dir  # noqa: PLC0415
+    from .train import initial_run  # noqa: PLC0415
+
+    initial_run(profile, data)
+    cv.cross_validate(profile, data)
+    audit.lungs_removed(profile)
+    audit.image_level_run(profile)
+    audit.jpeg_mitigation(profile)
+    target = runs.pinned_dir()
+    target.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for pointer in sorted((cache_dir() / "runs").glob(f"*-{profile.name}.latest")):
+        source = runs.latest(pointer.name.removesuffix(".latest"))
+        if source is None or runs.check_run(source) is not None:
+            continue
+        if source.parent.resolve() != target.resolve():
+            shutil.rmtree(target / source.name, ignore_errors=True)
+            shutil.copytree(source, target / source.name)
+        kept.append(target / source.name)
+    for stale in target.glob(f"*-{profile.name}-*"):
+        if stale.is_dir() and stale not in kept:
+            shutil.rmtree(stale)
+    return kept

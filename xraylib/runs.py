@@ -2,12 +2,18 @@
 
 A run is written to a temporary folder and renamed into place only when complete, with a
 checksum list; a run whose files are missing or altered is reported and redone, never half-used.
-Used by training, cross-validation and every chapter that reads a trained model.
+
+Pinned runs: trained weights differ from CPU to CPU (oneDNN and Eigen pick kernels and block sizes
+by instruction set and cache size), so the quick profile's runs that the chapters show are kept in
+the repository under records/runs/ (same layout). A run missing from the cache is loaded from there
+when an intact copy exists, so every machine prints the same book; XRAYLIB_PINNED=0 turns this off
+and trains instead (tests/test_seed_spread.py retrains and checks the result against the seed spread).
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,10 +21,24 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import cache_dir
-from .tf import keras
+from .config import cache_dir, project_root
+from .backend import keras
 
 CHECKSUMS = "checksums.json"
+PINNED_ENV = "XRAYLIB_PINNED"
+
+
+def pinned_dir() -> Path:
+    """Where the repository keeps pinned runs (records/runs)."""
+    return project_root() / "records" / "runs"
+
+
+def find_run(path: Path) -> Path:
+    """The intact stored copy of the run at `path`: the cache's, else a pinned one, else `path`."""
+    if check_run(path) is None or os.environ.get(PINNED_ENV, "1") == "0":
+        return path
+    pinned = pinned_dir() / path.name
+    return pinned if check_run(pinned) is None else path
 
 
 def run_key(*parts) -> str:
@@ -32,15 +52,17 @@ def run_dir(name: str, key: str) -> Path:
 
 
 def mark_latest(path: Path) -> None:
-    """Record `path` as the newest run of its name (`<name>-<profile>.latest` beside it)."""
+    """Record `path` (in the cache or pinned) as the newest run of its name (`<name>.latest`)."""
     name = path.name.rsplit("-", 1)[0]
-    (path.parent / f"{name}.latest").write_text(path.name)
+    folder = cache_dir() / "runs"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{name}.latest").write_text(path.name)
 
 
 def latest(name: str) -> Path | None:
     """The run last marked for `name` (e.g. 'initial-quick'), or None."""
     pointer = cache_dir() / "runs" / f"{name}.latest"
-    return pointer.parent / pointer.read_text().strip() if pointer.exists() else None
+    return find_run(pointer.parent / pointer.read_text().strip()) if pointer.exists() else None
 
 
 def _sha(path: Path) -> str:

@@ -1,6 +1,6 @@
 """Saliency maps (the paper's Figures 7-9), other attribution methods, and tests of the maps.
 
-The paper showed vanilla-gradient maps ("all the positive values in the gradients"). Chapter 6
+The paper showed vanilla-gradient maps ("all the positive values in the gradients"). Chapter 7
 recomputes them, adds SmoothGrad, Integrated Gradients and Grad-CAM, checks them with the
 model-randomisation test of Adebayo et al. (2018) and measures how much saliency falls on the
 lungs versus the image border and corners (where text, markers and scanner edges sit).
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ConstantInputWarning, spearmanr
 
-from .tf import keras, tf
+from .backend import input_gradients, keras, to_numpy
 
 SMOOTHGRAD_NOISE = 0.15
 """SmoothGrad noise std as a fraction of each image's value range (Smilkov et al. 2017: 10-20%)."""
@@ -41,7 +41,7 @@ def logit_model(model: keras.Model) -> keras.Model:
     Saliency differentiates the logit, not the probability: the softmax gradient of one class
     also depends on the other classes' scores (a pixel can raise p(covid) by lowering another
     class) and it vanishes when the network is confident (p near 1 saturates), as Simonyan et al.
-    (2014) argue. Chapter 6.
+    (2014) argue. Chapter 7.
     """
     return keras.Model(model.input, model.get_layer("predictions").output,
                        name=f"{model.name}_logits")
@@ -57,7 +57,7 @@ def _check_images(x: np.ndarray) -> np.ndarray:
 
 def _logits(lmodel: keras.Model, x: np.ndarray) -> np.ndarray:
     """Logits in batches, inference mode (batch normalisation statistics, no dropout)."""
-    out = [lmodel(x[i:i + BATCH], training=False).numpy() for i in range(0, len(x), BATCH)]
+    out = [to_numpy(lmodel(x[i:i + BATCH], training=False)) for i in range(0, len(x), BATCH)]
     return np.concatenate(out) if out else np.zeros((0, lmodel.output.shape[-1]), np.float32)
 
 
@@ -82,14 +82,15 @@ def _gradients(lmodel: keras.Model, x: np.ndarray, idx: np.ndarray) -> np.ndarra
     """d logit[idx[i]] / d x[i] for every image, (N, H, W, C), computed in batches."""
     grads = []
     for i in range(0, len(x), BATCH):
-        xb = tf.convert_to_tensor(x[i:i + BATCH])
-        with tf.GradientTape() as tape:
-            tape.watch(xb)
-            logits = lmodel(xb, training=False)
-            # Images do not interact in inference mode, so the gradient of the sum is per image.
-            chosen = tf.gather(logits, idx[i:i + BATCH], axis=1, batch_dims=1)
-        grads.append(tape.gradient(chosen, xb).numpy())
+        # Images do not interact in inference mode, so the gradient of the sum is per image.
+        grads.append(input_gradients(_chosen(lmodel, idx[i:i + BATCH]), x[i:i + BATCH]))
     return np.concatenate(grads) if grads else np.zeros_like(x)
+
+
+def _chosen(model: keras.Model, idx: np.ndarray) -> Callable:
+    """A function of a batch: each image's logit of its own class idx[i]."""
+    column = keras.ops.convert_to_tensor(idx[:, None].astype("int32"))
+    return lambda xb: keras.ops.take_along_axis(model(xb, training=False), column, axis=1)[:, 0]
 
 
 def _summed_gradients(lmodel: keras.Model, x: np.ndarray, idx: np.ndarray, copies: int,
@@ -121,7 +122,7 @@ def vanilla_gradients(model: keras.Model, x: np.ndarray, class_idx=None) -> np.n
 def smoothgrad(model: keras.Model, x: np.ndarray, class_idx=None, noise: float = SMOOTHGRAD_NOISE,
                samples: int = SMOOTHGRAD_SAMPLES, seed: int = 0) -> np.ndarray:
     """Vanilla gradients averaged over noisy copies (Smilkov et al. 2017), which removes the
-    pixel-scale speckle of single gradients; positive part, as the paper's maps. Chapter 6.
+    pixel-scale speckle of single gradients; positive part, as the paper's maps. Chapter 7.
 
     Noise is Gaussian with std `noise` x (max - min) of each image, not clipped to [0, 1].
     """
@@ -146,7 +147,7 @@ def integrated_gradients(model: keras.Model, x: np.ndarray, class_idx=None, step
     `baseline` (None = zeros, black) may be any array broadcastable to x. The path integral is
     the midpoint rule over `steps` intervals. Attributions keep their sign (negative = the pixel,
     relative to the baseline, lowers the class score) and add up to logit(x) - logit(baseline)
-    per image (completeness), which tests check. Chapter 6.
+    per image (completeness), which tests check. Chapter 7.
     """
     x = _check_images(x)
     base = np.zeros_like(x) if baseline is None else np.broadcast_to(
@@ -180,22 +181,21 @@ def grad_cam(model: keras.Model, x: np.ndarray, class_idx=None, layer: str | Non
     weighted channel sum, bilinearly resized to (H, W) and divided by its per-image maximum (an
     all-zero map stays zero). The map is only as fine as the layer: in the paper's network conv5
     is 8x8 at 200 px input and 2x2 at 96 px (the quick profile), so use an earlier layer
-    (conv3/conv4) when finer maps are wanted. Chapter 6.
+    (conv3/conv4) when finer maps are wanted. Chapter 7.
     """
     x = _check_images(x)
     lmodel = logit_model(model)
     idx = _classes(lmodel, x, class_idx)
     layer = layer or last_conv_layer(model)
-    both = keras.Model(model.input, [model.get_layer(layer).output, lmodel.output])
+    acts_model = keras.Model(model.input, model.get_layer(layer).output)
+    head = keras.Model(model.get_layer(layer).output, lmodel.output)
     cams = []
     for i in range(0, len(x), BATCH):
-        xb = tf.convert_to_tensor(x[i:i + BATCH])
-        with tf.GradientTape() as tape:
-            acts, logits = both(xb, training=False)
-            chosen = tf.gather(logits, idx[i:i + BATCH], axis=1, batch_dims=1)
-        weights = tf.reduce_mean(tape.gradient(chosen, acts), axis=(1, 2), keepdims=True)
-        cam = tf.nn.relu(tf.reduce_sum(weights * acts, axis=-1, keepdims=True))
-        cams.append(tf.image.resize(cam, x.shape[1:3], method="bilinear").numpy()[..., 0])
+        acts = to_numpy(acts_model(x[i:i + BATCH], training=False))
+        grads = input_gradients(_chosen(head, idx[i:i + BATCH]), acts)
+        weights = grads.mean(axis=(1, 2), keepdims=True)
+        cam = np.maximum((weights * acts).sum(axis=-1, keepdims=True), 0)
+        cams.append(to_numpy(keras.ops.image.resize(cam, x.shape[1:3], interpolation="bilinear"))[..., 0])
     cam = np.concatenate(cams) if cams else np.zeros(x.shape[:3], np.float32)
     peak = cam.max(axis=(1, 2), keepdims=True)
     return np.where(peak > 0, cam / np.where(peak > 0, peak, 1), 0).astype(np.float32)
@@ -209,7 +209,7 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
 def compute(method: str, model: keras.Model, x: np.ndarray, class_idx=None, **options
             ) -> np.ndarray:
     """Maps of one method by name, with its defaults unless `options` (e.g. steps=64) say
-    otherwise (chapter 6 loops over METHODS)."""
+    otherwise (chapter 7 loops over METHODS)."""
     if method not in METHODS:
         raise ValueError(f"unknown saliency method {method!r}: choose one of {', '.join(METHODS)}")
     return METHODS[method](model, x, class_idx, **options)
@@ -229,13 +229,13 @@ def _fresh_kernel(layer: keras.layers.Layer, seed: int) -> np.ndarray:
     if "seed" in config:
         fresh = type(init).from_config({**config, "seed": seed})
         return keras.ops.convert_to_numpy(fresh(shape, dtype="float32"))
-    scale = float(np.std(layer.kernel.numpy())) or 0.05
+    scale = float(np.std(to_numpy(layer.kernel))) or 0.05
     return np.random.default_rng(seed).normal(0, scale, shape).astype(np.float32)
 
 
 def randomized_copies(model: keras.Model, seed: int = 0) -> Iterator[tuple[str, keras.Model]]:
     """Cascading model randomisation (Adebayo et al. 2018): copies with the top 1, 2, ... layers
-    re-initialised, yielded as (name of the last layer randomised, copy). Chapter 6.
+    re-initialised, yielded as (name of the last layer randomised, copy). Chapter 7.
 
     Order: predictions, dense, conv5, ..., conv1 (every layer with a kernel, top down). Kernels are
     redrawn from the layer's own initializer (Glorot uniform here, seeded), biases set to zero.
@@ -264,7 +264,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Absolute values make signed Integrated Gradients comparable (a strong negative attribution
     is as salient as a strong positive one, as in Adebayo et al.); for the non-negative maps of
     the other methods they change nothing. A constant map (e.g. an all-zero Grad-CAM) has no
-    ranks: its correlation is NaN. Chapter 6.
+    ranks: its correlation is NaN. Chapter 7.
     """
     a, b = np.abs(np.asarray(a, np.float64)), np.abs(np.asarray(b, np.float64))
     if a.shape != b.shape:
@@ -280,7 +280,7 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def sanity_check(model: keras.Model, x: np.ndarray, class_idx=None, methods=tuple(METHODS),
                  seed: int = 0) -> pd.DataFrame:
     """Rank correlation of each method's maps between the trained model and its cascading
-    randomisations: maps that stay similar do not depend on what the network learned. Chapter 6.
+    randomisations: maps that stay similar do not depend on what the network learned. Chapter 7.
 
     Columns: method, layers_randomized (0 = the trained model), layer (the last layer
     randomised), spearman (mean over images, ignoring NaN) and n_undefined (images whose map
@@ -325,7 +325,7 @@ def region_masks(height: int, width: int, lung_box=LUNG_BOX, border: float = BOR
 def region_shares(maps: np.ndarray, lung_box=LUNG_BOX, border: float = BORDER,
                   corner: float = CORNER) -> pd.DataFrame:
     """Per image, the share of total absolute saliency in the lung box, the border frame and the
-    corners, beside each region's area fraction (what a uniform map would give). Chapter 6.
+    corners, beside each region's area fraction (what a uniform map would give). Chapter 7.
 
     A map concentrated on the lungs has lung_share well above lung_area; border or corner shares
     above their areas point at labels, markers or film edges. Regions may overlap (corners lie in
@@ -348,7 +348,7 @@ def region_shares(maps: np.ndarray, lung_box=LUNG_BOX, border: float = BORDER,
 def overlay(gray: np.ndarray, saliency_map: np.ndarray, cmap: str = "inferno",
             alpha: float = 0.5) -> np.ndarray:
     """An RGB uint8 image: the map (absolute value, scaled to its maximum) in a colormap, blended
-    with the grey X-ray (uint8 0-255 or float 0-1, (H, W) or (H, W, 3)), for chapter 6's figures."""
+    with the grey X-ray (uint8 0-255 or float 0-1, (H, W) or (H, W, 3)), for chapter 7's figures."""
     import matplotlib  # noqa: PLC0415 - only figures need it
 
     gray = np.asarray(gray)

@@ -1,7 +1,8 @@
 """Training with the paper's protocol, and the initial train/test procedure.
 
-RMSprop, categorical cross-entropy, ReduceLROnPlateau on validation accuracy, augmentation with
-Keras 3 preprocessing layers. Used by chapter 3 (Training), cross-validation and `xraylib train`.
+RMSprop, categorical cross-entropy, ReduceLROnPlateau on validation accuracy (and, where a profile
+asks, a floor and early stopping), ImageDataGenerator's augmentation inside the compiled step.
+Plain NumPy arrays in, any Keras backend.
 """
 from __future__ import annotations
 
@@ -20,20 +21,14 @@ from . import runs
 from .config import CLASSES, Profile, cache_dir, data_dir, get_profile
 from .model import build_model
 from .splits import Split, initial_split
-from .tf import keras, seed_everything, tf
+from .augment import Augment
+from .backend import keras, seed_everything, to_numpy, versions
 
 
-def augmenter(profile: Profile, seed: int) -> keras.Sequential:
-    """Rotation, shear, zoom, width and height shift, as the paper's ImageDataGenerator did."""
-    a = profile.augmentation
-    return keras.Sequential([
-        keras.layers.RandomRotation(a.rotation_deg / 360.0, fill_mode="nearest", seed=seed),
-        keras.layers.RandomShear(x_factor=a.shear, y_factor=a.shear, fill_mode="nearest",
-                                 seed=seed + 1),
-        keras.layers.RandomZoom(a.zoom, fill_mode="nearest", seed=seed + 2),
-        keras.layers.RandomTranslation(a.height_shift, a.width_shift, fill_mode="nearest",
-                                       seed=seed + 3),
-    ], name="augmentation")
+def trainer_for(net: keras.Model, profile: Profile, seed: int) -> keras.Sequential:
+    """The network behind the augmentation layer, which runs inside the compiled training step."""
+    return keras.Sequential([keras.Input(net.input_shape[1:]), Augment(profile.augmentation, seed=seed),
+                             net], name="trainer")
 
 
 class Progress(keras.callbacks.Callback):
@@ -97,22 +92,24 @@ def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val:
     """Train a fresh paper network; returns it (final-epoch weights) and the per-epoch history."""
     seed_everything(seed)
     net = build_model(profile, size=x_train.shape[1])
-    trainer = keras.Sequential([augmenter(profile, seed), net], name="trainer")
+    trainer = trainer_for(net, profile, seed)
     trainer.compile(optimizer=keras.optimizers.RMSprop(profile.learning_rate),
                     loss="categorical_crossentropy", metrics=["accuracy"])
     onehot = lambda y: keras.utils.to_categorical(y, len(CLASSES))  # noqa: E731
-    train_ds = (tf.data.Dataset.from_tensor_slices((x_train, onehot(y_train)))
-                .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-                .batch(profile.batch_size).prefetch(2))
-    callbacks = list(callbacks or []) + [keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max",
-                                                   factor=profile.lr_factor,
-                                                   patience=profile.lr_patience, verbose=0),
-                 Progress(label, profile.epochs)]
+    callbacks = list(callbacks or []) + [Progress(label, profile.epochs)]
+    if profile.reduce_lr:
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+            monitor="val_accuracy", mode="max", factor=profile.lr_factor,
+            patience=profile.lr_patience, min_lr=profile.min_lr, verbose=0))
+    if profile.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss",
+                                                       patience=profile.early_stopping))
     keep = KeepBest() if profile.restore_best else None
     if keep:
         callbacks.append(keep)
-    hist = trainer.fit(train_ds, validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
-                       shuffle=False, verbose=0, callbacks=callbacks)  # the dataset shuffles
+    hist = trainer.fit(x_train, onehot(y_train), batch_size=profile.batch_size,
+                       validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
+                       shuffle=True, verbose=0, callbacks=callbacks)
     history = pd.DataFrame(hist.history).rename(columns={"learning_rate": "lr"})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["kept"] = history["epoch"] == (keep.epoch if keep else len(history))
@@ -135,7 +132,7 @@ def tidy_history(history: pd.DataFrame) -> pd.DataFrame:
 
 def predict(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Class probabilities, computed in batches without Keras' progress output."""
-    return np.concatenate([model(x[i:i + batch_size], training=False).numpy()
+    return np.concatenate([to_numpy(model(x[i:i + batch_size], training=False))
                            for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 3))
 
 
@@ -173,7 +170,7 @@ def run_path(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> P
 
 def stored_run(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> Run | None:
     """The complete stored run for this profile, data and split, or None: never trains."""
-    path = run_path(name, profile, comp, split)
+    path = runs.find_run(run_path(name, profile, comp, split))
     if runs.check_run(path) is not None:
         return None
     runs.mark_latest(path)
@@ -189,7 +186,7 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
     `images` returns the decoded composition; it is called only if training is needed.
     """
     path = run_path(name, profile, comp, split)
-    problem = runs.check_run(path)
+    problem = runs.check_run(runs.find_run(path))
     if problem is None and not force:
         return stored_run(name, profile, comp, split)
     if problem not in (None, "not stored"):
@@ -198,11 +195,12 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
     y = xdata.labels_of(comp)
     start = time.time()
     model, history = fit_model(profile, x[split.train], y[split.train], x[split.val], y[split.val],
-                               seed=profile.seed, label=f"{name} ({profile.name})")
+                               seed=profile.seed if profile.train_seed is None else profile.train_seed,
+                               label=f"{name} ({profile.name})")
     y_prob = predict(model, x[split.test])
     meta = {"name": name, "profile": profile.as_dict(), "train_seconds": round(time.time() - start, 1),
             "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
-            "tensorflow": tf.__version__, "keras": keras.__version__, "cpu_count": os.cpu_count()}
+            **versions(), "cpu_count": os.cpu_count()}
     runs.save_run(path, model, history, {"y_true": y[split.test], "y_prob": y_prob,
                                          "test_index": split.test}, meta)
     runs.mark_latest(path)
