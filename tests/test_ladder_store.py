@@ -48,3 +48,18 @@ def test_cpu_ladder_resumes_a_few_runs_at_a_time_and_records_them(tmp_path, monk
     assert got == expected
     table = ladder.rung_table(record)
     assert list(table.index) == ["paper", "authors"] and (table["seeds"] == 1).all()
+
+
+def test_a_run_equal_to_a_seed_is_inside_the_seed_range():
+    phrase = ladder.beside_seeds(55.73294629898403, np.array([55.732946298984035, 70.0, 86.2]))
+    assert phrase.startswith("inside")
+    assert ladder.beside_seeds(86.26, np.array([55.7, 86.2])).startswith("above")
+
+
+def test_spread_phrase_names_the_quick_seeds_and_says_when_there_is_no_record():
+    phrase = ladder.spread_phrase(80.0, "quick", "cv mean")
+    assert phrase.startswith("over five recorded training seeds")
+    seeds = ladder.seed_accuracies("quick", "cv mean")
+    assert len(seeds) == 5 and f"{seeds.mean():.1f}%" in phrase
+    assert ladder.spread_phrase(80.0, "nonesuch").startswith("no seed record")
+    assert len(ladder.seed_accuracies("paper", "cv pooled")) == 3  # the GPU ladder's paper seeds

@@ -1,7 +1,7 @@
 """Experiments that ask whether the model sees disease: external origins, lungs removed, patient
 grouping, and one mitigation. Each trained model goes through the run store like any other.
 
-Used by chapter 7 ("Does the model see COVID-19?") and the model card.
+Used by chapter 8 ("Does the model see COVID-19?") and the model card.
 """
 from __future__ import annotations
 

@@ -430,7 +430,8 @@ def protocol_table(paper: Profile | None = None, authors: Profile | None = None)
 
 def beside_seeds(value: float, seeds, what: str = "GPU seeds") -> str:
     """Where one number (%) falls among several seeds' numbers, in words true by construction."""
-    lo, hi = float(np.min(seeds)), float(np.max(seeds))
+    # Compared as printed (one decimal): a run that is one of the seeds is inside, not a hair below.
+    lo, hi, value = (round(float(v), 1) for v in (np.min(seeds), np.max(seeds), value))
     where = "inside" if lo <= value <= hi else ("above" if value > hi else "below")
     n = len(seeds)
     return f"{where} the range of the {_NUMBERS[n] if n < len(_NUMBERS) else n} {what} ({lo:.1f}-{hi:.1f}%)"
@@ -441,3 +442,40 @@ def lost_classes(record: LadderRecord, procedure: str = "initial") -> pd.Series:
     m = record.members[record.members["procedure"].str.startswith(procedure)]
     return pd.Series({c: int((m[f"recall_{c}"] < 100 * COLLAPSE_RECALL).sum()) for c in CLASSES},
                      name="trainings that lost the class")
+
+
+SEED_RECORDS = {"quick": ("quick-seeds.json", "quick"), "paper": ("ladder.json", "paper"),
+                "authors": ("ladder.json", "authors")}
+"""Where each profile's recorded seeds are: the quick profile's on the CPU, the others on the GPU."""
+
+
+def seed_accuracies(profile_name: str, measure: str = "initial") -> pd.Series | None:
+    """Test accuracies (%) of a profile's recorded seeds: measure 'initial', or 'cv mean' / 'cv pooled'
+    (per seed, the mean of the five folds' accuracies or the pooled out-of-fold accuracy)."""
+    from .config import project_root  # noqa: PLC0415
+
+    if profile_name not in SEED_RECORDS:
+        return None
+    file, rung = SEED_RECORDS[profile_name]
+    path = project_root() / "records" / file
+    if not path.is_file():
+        return None
+    record = read_ladder(path)
+    if measure == "initial":
+        m = record.members
+        return m[(m["rung"] == rung) & (m["procedure"] == "initial")].set_index("seed")["accuracy"]
+    table = cv_table(record)
+    column = {"cv mean": "mean of folds", "cv pooled": "pooled accuracy"}[measure]
+    return table[table["rung"] == rung].set_index("seed")[column]
+
+
+def spread_phrase(value: float, profile_name: str, measure: str = "initial") -> str:
+    """One run's accuracy (%) beside its profile's recorded seeds, in words true by construction."""
+    seeds = seed_accuracies(profile_name, measure)
+    if seeds is None or len(seeds) < 2:
+        return f"no seed record exists for profile '{profile_name}', so this is one run"
+    n = len(seeds)
+    count = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+    return (f"over {count} recorded training seeds this profile averages {seeds.mean():.1f}% "
+            f"(SD {seeds.std(ddof=1):.1f}); this run is "
+            + beside_seeds(value, seeds.to_numpy(), what="seeds"))

@@ -292,3 +292,68 @@ def throughput_bars(table: pd.DataFrame) -> plt.Figure:
     ax.set_xlim(0, 1.2 * train["images/s"].max())
     fig.tight_layout()
     return fig
+
+
+def ladder_strip(members: pd.DataFrame, order: list[str], paper: float | None = None,
+                 baseline: float | None = None, majority: float | None = None,
+                 split_after: str | None = None, title: str = "") -> plt.Figure:
+    """The ablation ladder at a glance: one row per rung (top to bottom in `order`), a dot per seed
+    (a cross where the seed collapsed), the mean with its SD over seeds, and reference lines.
+
+    members: one row per training with columns rung, accuracy (%) and collapsed (bool).
+    split_after: a rung after which a horizontal line separates two families of rungs.
+    """
+    fig, ax = plt.subplots(figsize=(9, 1.0 + 0.42 * len(order)))
+    labelled = set()
+
+    def once(label: str) -> str | None:
+        if label in labelled:
+            return None
+        labelled.add(label)
+        return label
+
+    for i, rung in enumerate(order):
+        part = members[members["rung"] == rung]
+        acc, bad = part["accuracy"].to_numpy(float), part["collapsed"].to_numpy(bool)
+        y = i + (np.linspace(-0.18, 0.18, len(acc)) if len(acc) > 1 else np.zeros(len(acc)))
+        ax.scatter(acc[~bad], y[~bad], s=22, color="#4c72b0", alpha=0.8, zorder=3, gid="seeds",
+                   label=once("one seed"))
+        ax.scatter(acc[bad], y[bad], s=30, marker="x", color="#c44e52", zorder=3, gid="collapsed",
+                   label=once("one seed, collapsed (a class recall < 10%)"))
+        if len(acc):
+            sd = acc.std(ddof=1) if len(acc) > 1 else 0.0
+            bar = ax.errorbar(acc.mean(), i, xerr=sd, fmt="D", ms=6, color="black", capsize=3,
+                              lw=1.2, zorder=4, label=once("mean ± SD over seeds"))
+            bar.lines[0].set_gid("mean")
+    for value, style, color, text, gid in (
+            (paper, "--", "black", "the paper (initial test)", "ref-paper"),
+            (baseline, "-.", "#55a868", "logistic regression on 32x32 thumbnails", "ref-baseline"),
+            (majority, ":", "grey", "always the most common class", "ref-majority")):
+        if value is not None:
+            ax.axvline(value, color=color, ls=style, lw=1.3, gid=gid, label=f"{text} ({value:.1f}%)")
+    if split_after in order:
+        ax.axhline(order.index(split_after) + 0.5, color="black", lw=0.8, gid="split")
+    ax.set_yticks(range(len(order)), order)
+    ax.set_ylim(len(order) - 0.5, -0.5)
+    ax.set(xlabel="test accuracy on the initial split (%)", xlim=(30, 100))
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def ladder_histories(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure:
+    """Validation accuracy and learning rate per epoch, one thin line per seed, a colour per rung."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    palette = sns.color_palette("deep", max(len(histories), 3))
+    for color, (rung, runs) in zip(palette, histories.items()):
+        for k, h in enumerate(runs):
+            label = f"{rung} ({len(runs)} seeds)" if k == 0 else None
+            ax1.plot(h["epoch"], 100 * h["val_accuracy"], color=color, lw=1, alpha=0.8, label=label)
+            ax2.plot(h["epoch"], h["lr"], color=color, lw=1, alpha=0.8, label=label)
+    ax1.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(0, 100))
+    ax2.set(xlabel="epoch", ylabel="learning rate", yscale="log")
+    ax1.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

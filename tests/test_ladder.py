@@ -1,0 +1,149 @@
+"""xraylib.ladder: the recorded ladder (records/ladder.json) reads back in order and complete, its
+flags agree with its predictions, and the ladder ends at the authors' profile."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from xraylib import ladder
+from xraylib.config import CLASSES, PROFILES, Profile, project_root
+
+RECORD = project_root() / "records" / "ladder.json"
+
+
+@pytest.fixture(scope="module")
+def record() -> ladder.LadderRecord:
+    if not RECORD.is_file():
+        pytest.skip(f"no ladder record at {RECORD}")
+    return ladder.read_ladder(RECORD)
+
+
+def test_rung_table_rows_follow_the_ladder_order(record):
+    names = [r.name for r in ladder.rungs()]
+    table = ladder.rung_table(record)
+    assert list(table.index) == [n for n in names if n in table.index]
+    assert list(ladder.training_table(record).index) == list(table.index)
+
+
+def test_every_initial_rung_has_every_seed(record):
+    table = ladder.rung_table(record)
+    assert set(table.index) == {r.name for r in ladder.rungs()}
+    assert (table["seeds"] == len(ladder.SEEDS)).all()
+    init = record.members[record.members["procedure"] == "initial"]
+    assert (init.groupby("rung")["seed"].apply(sorted).map(tuple) == ladder.SEEDS).all()
+
+
+def test_cv_summary_has_both_ends_with_three_seeds_of_five_folds(record):
+    summary = ladder.cv_summary(record)
+    assert set(summary.index) == {"paper", "authors"}
+    assert (summary["seeds"] == len(ladder.CV_SEEDS)).all()
+    assert (ladder.cv_table(record)["folds"] == 5).all()
+
+
+def test_collapsed_flag_agrees_with_recalls_computed_by_hand(record):
+    m = record.members
+    row = m[m["collapsed"]].iloc[0]  # a collapsed member, and one that did not collapse
+    ok = m[~m["collapsed"]].iloc[0]
+    for r, expected in ((row, True), (ok, False)):
+        y_true, y_prob = record.predictions[(r["rung"], r["procedure"], r["seed"])]
+        y_pred = y_prob.argmax(1)
+        recalls = [np.sum((y_true == c) & (y_pred == c)) / np.sum(y_true == c) for c in range(3)]
+        assert bool(min(recalls) < ladder.COLLAPSE_RECALL) is expected
+        for c, name in enumerate(CLASSES):
+            assert r[f"recall_{name}"] == pytest.approx(100 * recalls[c])
+
+
+def test_classes_predicted_counts_the_distinct_predictions(record):
+    for _, r in record.members.head(20).iterrows():
+        _, y_prob = record.predictions[(r["rung"], r["procedure"], r["seed"])]
+        assert r["classes_predicted"] == len(set(y_prob.argmax(1)))
+
+
+def test_the_last_cumulative_rung_is_the_authors_profile():
+    last = [r for r in ladder.rungs() if r.name == "authors"][0]
+    assert dataclasses.replace(last.profile, name="authors") == PROFILES["authors"]
+    assert last.profile != PROFILES["paper"]
+    assert ladder.rungs()[0].profile == PROFILES["paper"]
+
+
+def test_the_record_was_trained_with_the_current_profiles():
+    if not RECORD.is_file():
+        pytest.skip(f"no ladder record at {RECORD}")
+    stored = json.loads(RECORD.read_text())["rungs"]
+    defaults = {f.name: f.default for f in dataclasses.fields(Profile)}
+    for r in ladder.rungs():
+        expected = json.loads(json.dumps(r.profile.as_dict()))  # tuples as lists, as stored
+        added = set(expected) - set(stored[r.name])  # settings added since, at their defaults
+        assert all(expected[k] == defaults[k] for k in added), (r.name, added)
+        assert stored[r.name] == {k: v for k, v in expected.items() if k not in added}, r.name
+
+
+def test_seeds_phrase_says_all_none_or_how_many():
+    assert ladder.seeds_phrase(5, 5) == "all five"
+    assert ladder.seeds_phrase(0, 3) == "none of the three"
+    assert ladder.seeds_phrase(2, 5) == "two of five"
+    assert ladder.seeds_phrase(12, 20) == "12 of 20"
+    assert ladder.seeds_phrase(8, 15) == "8 of 15"  # not 'eight of 15'
+    assert ladder.seeds_phrase(0, 15) == "none of the 15"
+
+
+def test_study_seconds_shares_each_group_among_its_members():
+    members = pd.DataFrame({
+        "rung": ["p"] * 2 + ["q"] * 2 + ["p"] * 4,
+        "procedure": ["initial"] * 4 + ["fold-1", "fold-2", "fold-1", "fold-2"],
+        "seed": [1, 2, 1, 2, 1, 1, 2, 2],
+        "group": ["init"] * 4 + ["cv"] * 4})
+    groups = pd.DataFrame({"members": [4, 4], "total_s": [100.0, 60.0]}, index=["init", "cv"])
+    rec = ladder.LadderRecord(members, groups, {}, {}, {})
+    got = ladder.study_seconds(rec, "p")
+    assert got == pytest.approx({"initial_s": 25.0, "folds_s": 30.0, "study_s": 55.0})
+
+
+def test_cv_comparison_puts_the_paper_beside_both_ends_and_the_cpu_seed(record):
+    y = np.array([0, 1, 2, 2])
+    p = np.eye(3)[[0, 1, 2, 0]]  # 3 of 4 right
+    table = ladder.cv_comparison(record, 90.64, [(y, p), (y, np.eye(3)[y])])
+    assert table.loc["the paper, Table 2", "mean of folds"] == 90.64
+    assert table.loc["paper profile, CPU record", "mean of folds"] == pytest.approx(87.5)
+    seeds = ladder.cv_table(record).groupby("rung")["mean of folds"]
+    assert table.loc["authors rung, GPU ladder", "mean of folds"] == pytest.approx(seeds.mean()["authors"])
+    assert table.loc["paper rung, GPU ladder", "lowest seed"] == pytest.approx(seeds.min()["paper"])
+
+
+def test_the_record_tested_on_this_book_s_splits(record, real_comp, paper):
+    from xraylib.splits import cv_splits, initial_split  # noqa: PLC0415
+
+    stored = json.loads(RECORD.read_text())["splits"]
+    for split in [initial_split(real_comp, paper), *cv_splits(real_comp, paper)]:
+        np.testing.assert_array_equal(stored[split.name]["test_index"], split.test)
+
+
+def test_protocol_table_lists_exactly_the_settings_that_differ():
+    table = ladder.protocol_table()
+    assert "learning rate at the start" in table.index
+    assert table.loc["learning rate at the start", "paper's text"] == f"{PROFILES['paper'].learning_rate:g}"
+    assert table.loc["learning rate at the start", "authors' code"] == f"{PROFILES['authors'].learning_rate:g}"
+    assert "width / height shift" not in table.index  # the same in both profiles
+    same = ladder.protocol_table(PROFILES["authors"], PROFILES["authors"])
+    assert same.empty
+
+
+def test_beside_seeds_says_inside_above_or_below_the_range():
+    assert ladder.beside_seeds(50.0, [44.6, 63.1, 60.0]) == \
+        "inside the range of the three GPU seeds (44.6-63.1%)"
+    assert ladder.beside_seeds(69.9, [42.9, 56.9]).startswith("above the range of the two")
+    assert ladder.beside_seeds(10.0, [42.9, 56.9], what="runs").startswith("below the range of the two runs")
+    assert ladder.beside_seeds(42.9, [42.9, 56.9]).startswith("inside")  # the ends count as inside
+
+
+def test_lost_classes_counts_trainings_below_the_collapse_recall():
+    members = pd.DataFrame({"procedure": ["initial", "initial", "fold-1"],
+                            "recall_covid": [5.0, 50.0, 1.0], "recall_viral_pneumonia": [90.0, 9.9, 1.0],
+                            "recall_normal": [0.0, 10.0, 1.0]})
+    rec = ladder.LadderRecord(members, pd.DataFrame(), {}, {}, {})
+    assert ladder.lost_classes(rec).to_dict() == {"covid": 1, "viral_pneumonia": 1, "normal": 1}
+    assert ladder.lost_classes(rec, "fold-").to_dict() == {"covid": 1, "viral_pneumonia": 1, "normal": 1}

@@ -1,0 +1,67 @@
+"""xraylib.plots: the ladder figures draw one mark per training and the reference lines asked for."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from xraylib import plots  # noqa: E402
+
+
+@pytest.fixture
+def members() -> pd.DataFrame:
+    """Three rungs: 3 + 3 + 2 seeds, two of them collapsed (in rung 'b')."""
+    return pd.DataFrame({
+        "rung": ["a", "a", "a", "b", "b", "b", "c", "c"],
+        "accuracy": [50.0, 55.0, 60.0, 40.0, 44.0, 80.0, 90.0, 92.0],
+        "collapsed": [False, False, False, True, True, False, False, False]})
+
+
+def _points(fig: plt.Figure, gid: str) -> np.ndarray:
+    return np.concatenate([c.get_offsets().reshape(-1, 2) for c in fig.axes[0].collections
+                           if c.get_gid() == gid] or [np.zeros((0, 2))])
+
+
+def test_ladder_strip_draws_a_dot_per_seed_and_a_cross_per_collapsed_seed(members):
+    fig = plots.ladder_strip(members, ["c", "a", "b"], paper=93.0, baseline=88.0)
+    seeds, collapsed = _points(fig, "seeds"), _points(fig, "collapsed")
+    assert len(seeds) == 6 and len(collapsed) == 2
+    np.testing.assert_allclose(sorted(collapsed[:, 0]), [40.0, 44.0])
+    assert np.all(np.abs(collapsed[:, 1] - 2) < 0.5)  # rung 'b' is the third row from the top
+    plt.close(fig)
+
+
+def test_ladder_strip_rows_follow_the_given_order_top_to_bottom(members):
+    fig = plots.ladder_strip(members, ["c", "a", "b"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["c", "a", "b"]
+    assert ax.get_ylim()[0] > ax.get_ylim()[1]  # inverted: the first rung on top
+    means = [line.get_xdata()[0] for line in ax.lines if line.get_gid() == "mean"]
+    np.testing.assert_allclose(means, [91.0, 55.0, 54.666667], rtol=1e-5)
+    plt.close(fig)
+
+
+def test_ladder_strip_draws_only_the_reference_lines_given(members):
+    fig = plots.ladder_strip(members, ["a", "b", "c"], paper=93.0, baseline=88.0, majority=43.5)
+    refs = {line.get_gid(): line.get_xdata()[0] for line in fig.axes[0].lines
+            if str(line.get_gid()).startswith("ref-")}
+    assert refs == {"ref-paper": 93.0, "ref-baseline": 88.0, "ref-majority": 43.5}
+    plt.close(fig)
+    fig = plots.ladder_strip(members, ["a", "b", "c"], paper=93.0)
+    assert [line.get_gid() for line in fig.axes[0].lines
+            if str(line.get_gid()).startswith("ref-")] == ["ref-paper"]
+    plt.close(fig)
+
+
+def test_ladder_histories_draws_one_line_per_seed_in_both_panels():
+    h = pd.DataFrame({"epoch": [1, 2, 3], "val_accuracy": [0.3, 0.5, 0.6], "lr": [1e-4, 1e-4, 5e-5]})
+    fig = plots.ladder_histories({"paper": [h, h, h], "paper+rate": [h, h]})
+    assert [len(ax.lines) for ax in fig.axes] == [5, 5]
+    assert fig.axes[1].get_yscale() == "log"
+    np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [30, 50, 60])
+    plt.close(fig)
