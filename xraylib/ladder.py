@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import f1_score
 
+from . import evaluate
 from .config import CLASSES, PROFILES, Profile
 
 
@@ -143,8 +143,7 @@ def _scores(y_true: np.ndarray, y_prob: np.ndarray) -> dict:
     y_pred = y_prob.argmax(1)
     recall = [float((y_pred[y_true == c] == c).mean()) for c in range(len(CLASSES))]
     return {"accuracy": 100 * float((y_pred == y_true).mean()),
-            "macro_f1": 100 * f1_score(y_true, y_pred, labels=[0, 1, 2], average="macro",
-                                       zero_division=0),
+            "macro_f1": 100 * evaluate.macro_f1(y_true, y_prob),
             **{f"recall_{c}": 100 * r for c, r in zip(CLASSES, recall)},
             "collapsed": min(recall) < COLLAPSE_RECALL}
 
@@ -476,6 +475,8 @@ def spread_phrase(value: float, profile_name: str, measure: str = "initial") -> 
         return f"no seed record exists for profile '{profile_name}', so this is one run"
     n = len(seeds)
     count = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
-    return (f"over {count} recorded training seeds this profile averages {seeds.mean():.1f}% "
+    where = {"quick-seeds.json": "recorded on a CPU in records/quick-seeds.json",
+             "ladder.json": "recorded on a GPU in records/ladder.json"}[SEED_RECORDS[profile_name][0]]
+    return (f"over {count} training seeds ({where}) this profile averages {seeds.mean():.1f}% "
             f"(SD {seeds.std(ddof=1):.1f}); this run is "
             + beside_seeds(value, seeds.to_numpy(), what="seeds"))
