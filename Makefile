@@ -44,13 +44,16 @@ nbval: $(VENV_STAMP)
 book-check: $(VENV_STAMP)
 	$(PY) -m pytest tests -m book -q
 
-## A simulated other machine (oneDNN capped at AVX2, one intra-op thread, empty cache): the
-## chapters must print the same (pinned runs) and a fresh training must fall in the seed spread.
+## A simulated other machine, from an empty cache: the chapters must print the same (pinned runs)
+## and a fresh training must fall in the seed spread. By default an AVX2-only CPU with one thread:
+## oneDNN (TensorFlow), NumPy's own kernels and OpenBLAS capped at AVX2. Another variant, e.g.:
+## make test-variant VARIANT="TF_NUM_INTRAOP_THREADS=4"
+VARIANT ?= ONEDNN_MAX_CPU_ISA=AVX2 NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" \
+	OPENBLAS_CORETYPE=Haswell TF_NUM_INTRAOP_THREADS=1
 test-variant: $(VENV_STAMP)
 	rm -rf .cache-variant
-	ONEDNN_MAX_CPU_ISA=AVX2 TF_NUM_INTRAOP_THREADS=1 XRAYLIB_CACHE=.cache-variant $(MAKE) nbval
-	ONEDNN_MAX_CPU_ISA=AVX2 TF_NUM_INTRAOP_THREADS=1 XRAYLIB_CACHE=.cache-variant \
-		$(PY) -m pytest tests/test_seed_spread.py -q
+	env $(VARIANT) XRAYLIB_CACHE=.cache-variant $(MAKE) nbval
+	env $(VARIANT) XRAYLIB_CACHE=.cache-variant $(PY) -m pytest tests/test_seed_spread.py -q
 
 ## Train (or load) every quick-profile run the chapters read and keep them in records/runs.
 pin: $(VENV_STAMP)

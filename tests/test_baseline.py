@@ -58,3 +58,21 @@ def test_a_test_fold_is_predicted_by_a_model_that_never_saw_its_labels(comp):
     after = baseline.logistic_cv(scrambled, splits, size=16)
     np.testing.assert_allclose(after[test], before[test])
     assert not np.allclose(after[splits[1].test], before[splits[1].test])
+
+
+
+def test_the_fit_reaches_the_optimum_so_the_cpu_cannot_move_it():
+    """Stopped early, lbfgs lands where the CPU's float sums lead it; at the optimum it cannot."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(1)
+    y = np.arange(300) % 3
+    x = rng.normal(0, 1, (300, 200)) + 0.3 * y[:, None] * rng.normal(0, 1, 200)
+    split = Split("one", train=np.arange(0, 200), val=np.arange(200, 240), test=np.arange(240, 300))
+    ours = baseline.linear_cv(x, y, [split], C=0.1)[split.test]
+    exact = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, solver="newton-cg", tol=1e-12,
+                                                               max_iter=1000))
+    exact.fit(x[:240], y[:240])
+    np.testing.assert_allclose(ours, exact.predict_proba(x[split.test]), atol=1e-6)

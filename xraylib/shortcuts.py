@@ -14,12 +14,8 @@ import io
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
-from .config import CLASSES
+from .baseline import linear_cv
 from .splits import Split
 
 LUNG_BOX: tuple[float, float, float, float] = (0.15, 0.85, 0.12, 0.88)
@@ -185,28 +181,10 @@ def cue_classifier_cv(features: np.ndarray, y: np.ndarray, splits: list[Split], 
                       C: float = 0.1) -> np.ndarray:
     """Out-of-fold (N, 3) probabilities of a cue-only classifier trained in the CNN's own folds.
 
-    Each split trains on train + val and predicts its test rows; rows no split tests stay NaN.
     C = 0.1 (L2) keeps hundreds of border pixels from overfitting ~1,100 images and barely
-    constrains the three JPEG numbers.
+    constrains the three JPEG numbers; the classifier itself is `baseline.linear_cv`.
     """
-    features = np.asarray(features, dtype=np.float64)
-    y = np.asarray(y)
-    if len(features) != len(y):
-        raise ValueError(f"features have {len(features)} rows but y has {len(y)}")
-    prob = np.full((len(y), len(CLASSES)), np.nan)
-    for split in splits:
-        fit_on = np.concatenate([split.train, split.val])
-        if np.intersect1d(fit_on, split.test).size:
-            raise ValueError(f"split {split.name}: test rows also in train/val")
-        clf = make_pipeline(StandardScaler(),
-                            LogisticRegression(C=C, max_iter=5000, random_state=seed))
-        # A fit this small gains nothing from BLAS threads and, beside a training job, loses ~30x.
-        with threadpool_limits(limits=1):
-            clf.fit(features[fit_on], y[fit_on])
-        out = np.zeros((len(split.test), len(CLASSES)))
-        out[:, clf.classes_] = clf.predict_proba(features[split.test])
-        prob[split.test] = out
-    return prob
+    return linear_cv(features, y, splits, C=C, seed=seed)
 
 
 def _jpeg_roundtrip(img: np.ndarray, quality: int) -> np.ndarray:
