@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xraylib import model
+from xraylib import model, paper
 from xraylib.backend import keras
 
 
@@ -14,7 +14,7 @@ def paper_net(paper):
 
 
 def test_paper_network_has_the_papers_453027_parameters(paper_net):
-    assert paper_net.count_params() == 453_027 == model.PAPER_PARAMS
+    assert paper_net.count_params() == 453_027 == paper.PARAMS
 
 
 def test_compare_table1_matches_all_25_rows_of_the_paper(paper_net):

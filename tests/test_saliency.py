@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xraylib import saliency
+from xraylib import regions, saliency
 from xraylib.config import get_profile
 from xraylib.model import build_model
 from xraylib.backend import keras
@@ -201,17 +201,17 @@ def test_rank_correlation_compares_absolute_values_and_is_nan_for_a_constant_map
 
 
 def test_map_inside_the_lung_box_has_all_its_share_there():
-    masks = saliency.region_masks(100, 120)
-    shares = saliency.region_shares(masks["lung"][None].astype(np.float32))
+    shares = saliency.region_shares(regions.lung_mask((100, 120))[None].astype(np.float32))
     assert shares.loc[0, "lung_share"] == pytest.approx(1.0)
     assert shares.loc[0, "border_share"] == 0 and shares.loc[0, "corner_share"] == 0
 
 
 def test_uniform_map_has_shares_equal_to_area_fractions():
     shares = saliency.region_shares(np.ones((2, 100, 120), np.float32)).iloc[0]
-    top, bottom, left, right = saliency.LUNG_BOX
+    top, bottom, left, right = regions.LUNG_BOX
     assert shares["lung_area"] == pytest.approx((bottom - top) * (right - left), abs=0.01)
-    assert shares["border_area"] == pytest.approx(1 - 0.8 * 0.8, abs=0.01)
+    inner = 1 - 2 * regions.BORDER
+    assert shares["border_area"] == pytest.approx(1 - inner * inner, abs=0.01)
     assert shares["corner_area"] == pytest.approx(4 * 0.15 * 0.15, abs=0.01)
     for region in ("lung", "border", "corner"):
         assert shares[f"{region}_share"] == pytest.approx(shares[f"{region}_area"])

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as xdata
+from . import paper
 from .config import CLASSES, Profile
 from .model import build_model
 from .splits import initial_split
@@ -28,8 +29,13 @@ from .backend import keras, seed_everything, versions
 from .augment import Augment
 from .train import composition, fit_model
 
-PAPER_STUDY_TRAIN_IMAGES = 560 * 25 + 5 * 889 * 25  # initial procedure + 5 folds, 25 epochs each
-PAPER_STUDY_INFER_IMAGES = (140 + 5 * 222) * 25 + 689 + 1389  # validation every epoch + tests
+_EPOCHS = 25
+PAPER_STUDY_TRAIN_IMAGES = _EPOCHS * (paper.INITIAL_SIZES["train"] + 5 * paper.CV_SIZES["train"])
+"""Images the paper's study trains on: the initial procedure and five folds, 25 epochs each."""
+PAPER_STUDY_INFER_IMAGES = (_EPOCHS * (paper.INITIAL_SIZES["validation"] + 5 * paper.CV_SIZES["validation"])
+                            + sum(paper.COMPOSITION.values()) - paper.INITIAL_SIZES["train"]
+                            - paper.INITIAL_SIZES["validation"] + sum(paper.COMPOSITION.values()))
+"""Images it predicts: validation after every epoch, the initial test set and every fold's test."""
 
 
 class _EpochTimer(keras.callbacks.Callback):

@@ -13,16 +13,11 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from . import data as xdata
+from . import paper
 from .config import Profile, get_profile
 from .splits import Split, cv_splits
 from .train import Run, composition, train_split
 
-# The paper's Table 2 (percent).
-PAPER_TABLE2 = pd.DataFrame(
-    {"precision": [91, 92, 94, 92, 91], "recall": [91, 88, 89, 87, 90],
-     "f1": [91, 89, 91, 88, 90], "accuracy": [91.37, 89.57, 91.73, 90.29, 90.25]},
-    index=[f"fold-{i}" for i in range(1, 6)])
-PAPER_MEAN_ACCURACY, PAPER_MEAN_F1 = 90.64, 89.88
 
 
 @dataclass
@@ -71,13 +66,14 @@ def fold_table(folds: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
 
 def beside_paper(ours: pd.DataFrame, label: str = "ours") -> pd.DataFrame:
     """A Table 2 from fold_table next to the paper's, fold by fold, with the paper's mean row."""
-    side = pd.concat({label: ours, "paper": PAPER_TABLE2.reindex(ours.index)}, axis=1)
-    paper = [("paper", c) for c in PAPER_TABLE2.columns]
+    table2 = paper.TABLE2
+    side = pd.concat({label: ours, "paper": table2.reindex(ours.index)}, axis=1)
+    cols = [("paper", c) for c in table2.columns]
     if "mean" in side.index:  # the paper's own means; its F1 mean (89.88) is not the rows' mean
-        side.loc["mean", paper] = [PAPER_TABLE2["precision"].mean(), PAPER_TABLE2["recall"].mean(),
-                                   PAPER_MEAN_F1, PAPER_MEAN_ACCURACY]
+        side.loc["mean", cols] = [table2["precision"].mean(), table2["recall"].mean(),
+                                  paper.CV_MEAN_F1, paper.CV_MEAN_ACCURACY]
     if "SD" in side.index:
-        side.loc["SD", paper] = PAPER_TABLE2.std(ddof=1).round(2).to_numpy()
+        side.loc["SD", cols] = table2.std(ddof=1).round(2).to_numpy()
     return side
 
 

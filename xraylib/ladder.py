@@ -103,13 +103,6 @@ def plan(splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
 COLLAPSE_RECALL = 0.10
 """A training 'collapsed' when some class is predicted for fewer than this share of its images."""
 
-PAPER_INITIAL_ACCURACY = 93.0
-"""The paper's initial-procedure accuracy (Section 4); its cross-validation mean is cv.PAPER_MEAN_ACCURACY."""
-
-AUTHORS_LOGGED_ACCURACY = 92.74
-"""The authors' notebooks' logged test accuracy on the same 689-image test set (authors-code.md)."""
-
-
 def import_grid(grid_json: str | Path, out: str | Path, note: str = "") -> dict:
     """A grid.json from benchmarks/gpu_grid.py as the committed record: compact, with provenance."""
     from .record import _commit  # noqa: PLC0415

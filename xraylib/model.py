@@ -6,28 +6,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from . import paper
 from .config import CLASSES, Profile
 from .backend import keras
 
 FILTERS = (32, 64, 128, 64, 32)
 
-# The paper's Table 1, verbatim (layer type, output shape, parameters).
-PAPER_TABLE1 = [
-    ("Conv2D", "(None, 198, 198, 32)", 896), ("Batch Normalization", "(None, 198, 198, 32)", 128),
-    ("MaxPooling2D", "(None, 99, 99, 32)", 0), ("Dropout", "(None, 99, 99, 32)", 0),
-    ("Conv2D", "(None, 97, 97, 64)", 18496), ("Batch Normalization", "(None, 97, 97, 64)", 256),
-    ("MaxPooling2D", "(None, 48, 48, 64)", 0), ("Dropout", "(None, 48, 48, 64)", 0),
-    ("Conv2D", "(None, 46, 46, 128)", 73856), ("Batch Normalization", "(None, 46, 46, 128)", 512),
-    ("MaxPooling2D", "(None, 23, 23, 128)", 0), ("Dropout", "(None, 23, 23, 128)", 0),
-    ("Conv2D", "(None, 21, 21, 64)", 73792), ("Batch Normalization", "(None, 21, 21, 64)", 256),
-    ("MaxPooling2D", "(None, 10, 10, 64)", 0), ("Dropout", "(None, 10, 10, 64)", 0),
-    ("Conv2D", "(None, 8, 8, 32)", 18464), ("Batch Normalization", "(None, 8, 8, 32)", 128),
-    ("Max Pooling2D", "(None, 4, 4, 32)", 0), ("Dropout", "(None, 4, 4, 32)", 0),
-    ("Flatten", "(None, 512)", 0), ("Dense", "(None, 512)", 262656),
-    ("Batch Normalization", "(None, 512)", 2048), ("Dropout", "(None, 512)", 0),
-    ("Predictions (Dense)", "(None, 3)", 1539),
-]
-PAPER_PARAMS = 453_027
 
 
 def build_model(profile: Profile, size: int | None = None) -> keras.Model:
@@ -71,8 +55,8 @@ def layer_table(model: keras.Model) -> pd.DataFrame:
 def compare_table1(model: keras.Model) -> pd.DataFrame:
     """Ours beside the paper's Table 1, with a column saying whether each row matches."""
     ours = layer_table(model)
-    paper = pd.DataFrame(PAPER_TABLE1, columns=["paper layer", "paper shape", "paper params"])
-    table = pd.concat([paper, ours], axis=1)
+    theirs = pd.DataFrame(paper.TABLE1, columns=["paper layer", "paper shape", "paper params"])
+    table = pd.concat([theirs, ours], axis=1)
     same_kind = table["paper layer"].str.replace(" ", "") == table["layer"].str.replace(" ", "")
     table["match"] = same_kind & (table["paper shape"] == table["output shape"]) & (
         table["paper params"] == table["parameters"])

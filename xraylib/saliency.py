@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import ConstantInputWarning, spearmanr
 
+from . import regions
 from .backend import input_gradients, keras, to_numpy
 
 SMOOTHGRAD_NOISE = 0.15
@@ -26,14 +27,6 @@ SMOOTHGRAD_SAMPLES = 16
 IG_STEPS = 32
 BATCH = 32
 """Images per forward/backward pass: bounds memory at 200 px, whatever N is."""
-
-LUNG_BOX = (0.15, 0.85, 0.12, 0.88)
-"""Central box holding the lungs on a frontal film: (top, bottom, left, right) fractions."""
-BORDER = 0.1
-"""Width of the outer frame, as a fraction of height (top/bottom) and width (left/right)."""
-CORNER = 0.15
-"""Side of each corner square as a fraction of height and width (where L/R markers, text sit)."""
-
 
 def logit_model(model: keras.Model) -> keras.Model:
     """The model from its input to the `predictions` layer (pre-softmax scores).
@@ -304,28 +297,9 @@ def sanity_check(model: keras.Model, x: np.ndarray, class_idx=None, methods=tupl
     return pd.DataFrame([row for m in methods for row in rows[m]])
 
 
-def region_masks(height: int, width: int, lung_box=LUNG_BOX, border: float = BORDER,
-                 corner: float = CORNER) -> dict[str, np.ndarray]:
-    """Boolean (H, W) masks of the lung box, the outer border frame and the four corner squares."""
-    top, bottom, left, right = lung_box
-    r = lambda f: int(round(f * height))  # noqa: E731
-    c = lambda f: int(round(f * width))  # noqa: E731
-    lung = np.zeros((height, width), bool)
-    lung[r(top):r(bottom), c(left):c(right)] = True
-    frame = np.ones((height, width), bool)
-    frame[r(border):height - r(border), c(border):width - c(border)] = False
-    corners = np.zeros((height, width), bool)
-    ch, cw = r(corner), c(corner)
-    for rows in (slice(0, ch), slice(height - ch, height)):
-        for cols in (slice(0, cw), slice(width - cw, width)):
-            corners[rows, cols] = True
-    return {"lung": lung, "border": frame, "corner": corners}
-
-
-def region_shares(maps: np.ndarray, lung_box=LUNG_BOX, border: float = BORDER,
-                  corner: float = CORNER) -> pd.DataFrame:
+def region_shares(maps: np.ndarray) -> pd.DataFrame:
     """Per image, the share of total absolute saliency in the lung box, the border frame and the
-    corners, beside each region's area fraction (what a uniform map would give). Chapter 7.
+    corners (xraylib.regions), beside each region's area fraction (what a uniform map would give).
 
     A map concentrated on the lungs has lung_share well above lung_area; border or corner shares
     above their areas point at labels, markers or film edges. Regions may overlap (corners lie in
@@ -334,7 +308,7 @@ def region_shares(maps: np.ndarray, lung_box=LUNG_BOX, border: float = BORDER,
     maps = np.abs(np.asarray(maps, np.float64))
     if maps.ndim != 3:
         raise ValueError(f"maps has shape {maps.shape}: expected (N, H, W)")
-    masks = region_masks(*maps.shape[1:], lung_box=lung_box, border=border, corner=corner)
+    masks = regions.masks(maps.shape[1:])
     total = maps.sum(axis=(1, 2))
     safe = np.where(total > 0, total, np.nan)
     table = pd.DataFrame({"image": np.arange(len(maps))})

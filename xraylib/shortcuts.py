@@ -3,7 +3,7 @@
 Chapter 'Does the model see COVID-19?' uses these to ask what the CNN could have learned without
 looking at the lungs: it blanks the lungs (Maguolo and Nanni 2020), keeps only the film's border,
 measures the JPEG history of each image, fits a small classifier on each cue in the CNN's own folds,
-and re-compresses or blurs every class to take the file-format cue away.
+and re-compresses every class to take the file-format cue away.
 
 Numpy, PIL and scikit-learn only: no TensorFlow, so the audit runs without a GPU.
 """
@@ -13,13 +13,11 @@ import io
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageFilter
+from PIL import Image
 
+from . import regions
 from .baseline import linear_cv
 from .splits import Split
-
-LUNG_BOX: tuple[float, float, float, float] = (0.15, 0.85, 0.12, 0.88)
-"""(top, bottom, left, right) fractions of a frontal film that hold most of both lungs."""
 
 JPEG_GRID = 224
 """Size at which normal and viral pneumonia were saved as JPEG (8 x 8 blocks on this grid)."""
@@ -61,52 +59,21 @@ def _fill_value(x: np.ndarray, value: float):
     return np.asarray(value).astype(x.dtype)
 
 
-def box_slices(shape: tuple[int, int], box: tuple[float, float, float, float] = LUNG_BOX
-               ) -> tuple[slice, slice]:
-    """(rows, cols) slices of an H x W image for a (top, bottom, left, right) fraction box."""
-    h, w = shape
-    top, bottom, left, right = box
-    if not (0 <= top < bottom <= 1 and 0 <= left < right <= 1):
-        raise ValueError(f"box {box}: expected fractions 0 <= top < bottom <= 1 and "
-                         f"0 <= left < right <= 1")
-    return (slice(int(round(top * h)), int(round(bottom * h))),
-            slice(int(round(left * w)), int(round(right * w))))
-
-
-def blank_lungs(x: np.ndarray, box: tuple[float, float, float, float] = LUNG_BOX,
-                value: float = 0.0) -> np.ndarray:
+def blank_lungs(x: np.ndarray, value: float = 0.0) -> np.ndarray:
     """A copy with the lung box set to value: what is left to classify is not the lungs."""
     x = _check_batch(x, "blank_lungs")
-    rows, cols = box_slices(x.shape[1:3], box)
+    rows, cols = regions.box_slices(x.shape[1:3], regions.LUNG_BOX)
     out = x.copy()
     out[:, rows, cols] = _fill_value(x, value)
     return out
 
 
-def border_only(gray: np.ndarray, width: float = 0.12) -> np.ndarray:
-    """A copy keeping only an outer frame of `width` (fraction of each side): no anatomy at all."""
-    gray = _check_batch(gray, "border_only")
-    if not 0 < width < 0.5:
-        raise ValueError(f"width {width}: expected a fraction of the side in (0, 0.5)")
-    rows, cols = box_slices(gray.shape[1:3], (width, 1 - width, width, 1 - width))
-    out = gray.copy()
-    out[:, rows, cols] = 0
-    return out
-
-
-def _frame_mask(size: int, width: float) -> np.ndarray:
-    mask = np.ones((size, size), bool)
-    rows, cols = box_slices((size, size), (width, 1 - width, width, 1 - width))
-    mask[rows, cols] = False
-    return mask
-
-
-def border_features(gray: np.ndarray, size: int = 32, width: float = 0.12) -> np.ndarray:
+def border_features(gray: np.ndarray, size: int = 32) -> np.ndarray:
     """(N, F) frame pixels of a size x size thumbnail in [0, 1]: markers, collimation, body size."""
     gray = _check_batch(gray, "border_features")
     if gray.ndim == 4:
         gray = gray[..., 0]
-    mask = _frame_mask(size, width)
+    mask = regions.border_mask((size, size))
     out = np.empty((len(gray), int(mask.sum())), np.float32)
     for i, img in enumerate(gray):
         thumb = Image.fromarray(np.asarray(img, np.float32), mode="F").resize(
@@ -226,17 +193,6 @@ def jpeg_recompress(gray: np.ndarray, quality: int | tuple[int, int] = 75, seed:
             coded = _jpeg_roundtrip(np.asarray(small), q)
             out[i] = np.asarray(Image.fromarray(coded).resize((w, h), Image.Resampling.LANCZOS))
     return out
-
-
-def blur(gray: np.ndarray, radius: float) -> np.ndarray:
-    """PIL Gaussian blur of each image: removes fine texture, including JPEG block edges."""
-    gray = _check_batch(gray, "blur")
-    if gray.ndim == 4:
-        gray = gray[..., 0]
-    if gray.dtype != np.uint8:
-        raise ValueError(f"blur: expected uint8 gray images, got {gray.dtype}")
-    return np.stack([np.asarray(Image.fromarray(img).filter(ImageFilter.GaussianBlur(radius)))
-                     for img in gray])
 
 
 def image_level_groups(comp: pd.DataFrame) -> np.ndarray:
