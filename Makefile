@@ -39,7 +39,7 @@ unit: $(VENV_STAMP)
 	$(PY) -m pytest tests -m "not book" -q
 
 nbval: $(VENV_STAMP)
-	XRAYLIB_PROFILE=quick $(PY) -m pytest --nbval chapters --sanitize-with tests/nbval_sanitize.cfg -q -p no:randomly
+	XRAYLIB_PROFILE=quick $(PY) -m pytest --nbval intro.ipynb chapters --sanitize-with tests/nbval_sanitize.cfg -q -p no:randomly
 
 book-check: $(VENV_STAMP)
 	$(PY) -m pytest tests -m book -q
@@ -61,7 +61,7 @@ pin: $(VENV_STAMP)
 
 ## Re-execute the chapters in the quick profile and store their outputs (what nbval compares to).
 notebooks: $(VENV_STAMP)
-	XRAYLIB_PROFILE=quick $(PY) -m xraylib.book chapters/*.ipynb
+	XRAYLIB_PROFILE=quick $(PY) -m xraylib.book intro.ipynb chapters/*.ipynb
 
 ## Training throughput, naive loader vs ours vs compute limit, and which speed levers help (paper
 ## profile; run on an idle machine); see the Performance page.

@@ -116,7 +116,7 @@ def train_once(epochs: int = EPOCHS) -> dict:
             self.logs.append({k: float(v) for k, v in (logs or {}).items()})
 
     profile = dataclasses.replace(get_profile(PROFILE), epochs=epochs)
-    comp = train.composition(profile)
+    comp = xdata.composition(profile)
     x, y = xdata.load_images(comp, profile.image_size), xdata.labels_of(comp)
     split = initial_split(comp, profile)
     raw = Raw()

@@ -31,7 +31,7 @@ def prep(path: str) -> None:
     from xraylib import data as xdata
     from xraylib.config import get_profile
     from xraylib.splits import cv_splits, initial_split
-    from xraylib.train import composition
+    from xraylib.data import composition
 
     profile = get_profile("paper")
     comp = composition(profile)

@@ -200,3 +200,63 @@ def test_reliability_table_counts_every_prediction_once_in_the_bin_of_its_confid
         lo, hi = map(float, row["bin"].split("-"))
         assert lo - 1e-9 <= row["confidence"] <= hi + 1e-9
         assert 0 <= row["accuracy"] <= 1
+
+
+def test_an_estimate_prints_value_and_interval_in_percent_and_never_minus_zero():
+    assert evaluate.Estimate(0.696, 0.64, 0.746).text() == "69.6 (64.0-74.6)"
+    assert evaluate.Estimate(0.0, -1e-17, 0.1).text() == "0.0 (0.0-10.0)"
+    assert evaluate.Estimate(np.nan, np.nan, np.nan).text() == "n/a"
+
+
+def test_an_estimate_as_json_is_three_numbers():
+    import json  # noqa: PLC0415
+
+    assert json.loads(json.dumps(evaluate.Estimate(0.5, 0.4, 0.6).as_dict())) == {
+        "value": 0.5, "low": 0.4, "high": 0.6}
+
+
+def test_per_class_estimates_are_numbers_the_text_table_is_made_from():
+    est = evaluate.per_class_estimates(Y_TRUE, Y_PRED)
+    text = evaluate.per_class_rates(Y_TRUE, Y_PRED)
+    for cls in est.index:
+        for col in est.columns:
+            assert isinstance(est.loc[cls, col].value, float)
+            assert text.loc[cls, col] == est.loc[cls, col].text()
+
+
+def test_the_seed_spread_is_wider_than_the_spread_of_its_runs_and_centred_on_their_mean():
+    runs = [56.4, 44.6, 63.1, 60.0, 58.0]
+    spread = evaluate.seed_spread(runs)
+    assert spread.value == pytest.approx(np.mean(runs))
+    assert spread.low < min(runs) and spread.high > max(runs)
+    # by hand: t(4, 0.975) = 2.776
+    half = 2.776 * np.std(runs, ddof=1) * np.sqrt(1 + 1 / 5)
+    assert spread.high - spread.value == pytest.approx(half, rel=1e-3)
+
+
+def test_one_run_has_no_seed_spread():
+    assert np.isnan(evaluate.seed_spread([70.0]).low)
+
+
+def test_mcnemar_counts_only_the_images_where_the_two_disagree():
+    y = np.array([0, 0, 1, 1, 2, 2, 0, 1])
+    a = np.array([0, 0, 1, 1, 2, 2, 1, 2])  # right on 6
+    b = np.array([0, 1, 1, 0, 2, 0, 1, 2])  # right on 3, wrong where a is wrong too on the last two
+    test = evaluate.mcnemar(y, a, b)
+    assert (test["a_only_right"], test["b_only_right"]) == (3, 0)
+    assert test["p_value"] == pytest.approx(0.25)  # two-sided binomial, 3 of 3 at one half
+
+
+def test_mcnemar_of_a_classifier_with_itself_finds_no_difference():
+    y = np.array([0, 1, 2, 1])
+    assert evaluate.mcnemar(y, y, y)["p_value"] == 1.0
+
+
+def test_the_paired_difference_is_zero_for_the_same_model_and_signed_for_a_better_one():
+    y = np.repeat([0, 1, 2], 30)
+    good = np.eye(3)[y]
+    bad = np.eye(3)[(y + (np.arange(90) % 3 == 0)) % 3]  # a third wrong
+    same = evaluate.paired_difference(y, good, good)
+    assert same.value == same.low == same.high == 0
+    diff = evaluate.paired_difference(y, good, bad)
+    assert diff.value == pytest.approx(1 / 3) and 0 < diff.low < diff.value < diff.high

@@ -147,3 +147,23 @@ def test_lost_classes_counts_trainings_below_the_collapse_recall():
     rec = ladder.LadderRecord(members, pd.DataFrame(), {}, {}, {})
     assert ladder.lost_classes(rec).to_dict() == {"covid": 1, "viral_pneumonia": 1, "normal": 1}
     assert ladder.lost_classes(rec, "fold-").to_dict() == {"covid": 1, "viral_pneumonia": 1, "normal": 1}
+
+
+def test_a_seed_record_holds_that_seeds_initial_run_and_its_five_folds(record):
+    rec = ladder.seed_record(record, "paper", 2021)
+    y, p = record.predictions[("paper", "initial", 2021)]
+    np.testing.assert_array_equal(rec.initial.y_prob, p)
+    assert [f.name for f in rec.folds] == [f"cv-fold-{k}" for k in range(1, 6)]
+    pooled = ladder.cv_table(record).query("rung == 'paper' and seed == 2021")["pooled accuracy"].item()
+    y_all, p_all = rec.pooled()
+    assert 100 * (p_all.argmax(1) == y_all).mean() == pytest.approx(pooled)
+
+
+def test_a_seed_record_of_a_rung_without_folds_has_only_its_initial_run(record):
+    rec = ladder.seed_record(record, "paper+rate", 2020)
+    assert rec.initial is not None and rec.folds == []
+
+
+def test_a_seed_record_that_was_never_trained_says_which(record):
+    with pytest.raises(KeyError, match="'authors' with seed 1999"):
+        ladder.seed_record(record, "authors", 1999)

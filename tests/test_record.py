@@ -133,3 +133,15 @@ def test_run_table_shows_a_rate_rounded_away_to_0_as_below_5e_7():
                         [])
     row = record.run_table(rec).loc["initial"]
     assert row["last lr"] == "<5e-07" and row["times lr halved"] == 2
+
+
+def test_runs_turned_into_a_record_keep_their_predictions_and_history():
+    from types import SimpleNamespace  # noqa: PLC0415
+
+    make = lambda name: SimpleNamespace(name=name, y_true=np.array([0, 1, 2]),  # noqa: E731
+                                        y_prob=np.eye(3), history=pd.DataFrame({"lr": [1e-3]}),
+                                        meta={"train_seconds": 12.5})
+    rec = record.from_runs("quick", make("initial"), [make("cv-fold-1"), make("cv-fold-2")])
+    assert rec.initial.name == "initial" and rec.initial.train_seconds == 12.5
+    assert [f.name for f in rec.folds] == ["cv-fold-1", "cv-fold-2"]
+    assert rec.summary()["cv"]["accuracy"] == 1.0

@@ -12,9 +12,10 @@ import pandas as pd
 
 from . import data as xdata
 from . import evaluate, predict, shortcuts
-from .config import CLASSES, Profile, external_dir
+from .config import CLASS_NAMES, CLASSES, Profile, external_dir
 from .splits import Split, initial_split
-from .train import Run, composition, initial_run, train_split
+from .data import composition
+from .train import Run, initial_run, train_split
 from .train import predict as model_predict
 
 MITIGATION_QUALITY = 75  # JPEG quality used to re-compress every image (the cue's own quality)
@@ -105,3 +106,26 @@ def jpeg_mitigation(profile: Profile) -> tuple[Run, predict.FolderResult]:
     run = train_split(f"jpeg-q{MITIGATION_QUALITY}-grid{shortcuts.JPEG_GRID}", profile, comp, split,
                       images=_images(comp, profile, recompress))
     return run, external_validation(profile, run, transform=recompress)
+
+
+ORIGIN_NAMES = {
+    "hannover-mhh-covid-19-image-repository": "COVID-19, adults (Hannover Medical School)",
+    "ieee8023-covid-chestxray-dataset": "viral pneumonia, adults (Cohen et al. collection)",
+    "kermany-cxr-pneumonia-test": "children, same hospital (Kermany test split)",
+    "nih-chestxray14-no-finding": "adult normals (NIH ChestX-ray14)",
+}
+"""Reader-facing names of the external set's origins (the manifest's `dataset` values)."""
+
+
+def origins(result: predict.FolderResult) -> pd.DataFrame:
+    """One row per external origin, as numbers: images, right, accuracy (Estimate), calls per class."""
+    rows = []
+    for name, part in result.table.groupby("dataset"):
+        right = int((part["label"] == part["predicted"]).sum())
+        called = part["predicted"].value_counts().reindex(CLASSES, fill_value=0)
+        rows.append({"origin": ORIGIN_NAMES.get(name, name),
+                     "true class": "/".join(CLASS_NAMES[c] for c in sorted(part["label"].unique())),
+                     "images": len(part), "right": right,
+                     "accuracy": evaluate.proportion(right, len(part)),
+                     **{f"called {CLASS_NAMES[c]}": int(called[c]) for c in CLASSES}})
+    return pd.DataFrame(rows).set_index("origin")

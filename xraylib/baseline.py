@@ -54,3 +54,14 @@ def logistic_cv(comp, splits: list[Split], size: int = THUMBNAIL, seed: int = 0)
     """Out-of-fold probabilities of the thumbnail baseline (C = 0.01 on size x size pixels)."""
     x = xdata.load_gray(list(comp["path"]), size).reshape(len(comp), -1) / 255.0
     return linear_cv(x, xdata.labels_of(comp), splits, C=0.01, seed=seed)
+
+
+def study(comp, initial: Split, folds: list[Split], size: int = THUMBNAIL):
+    """The thumbnail baseline through the same procedures as the CNN, as a record.Record."""
+    from .record import Record, RecordedRun  # noqa: PLC0415
+
+    y = xdata.labels_of(comp)
+    prob, first = logistic_cv(comp, folds, size), logistic_cv(comp, [initial], size)
+    run = lambda name, idx, p: RecordedRun(name, y[idx], p[idx], None, None)  # noqa: E731
+    return Record("baseline", {"size": size}, run("initial", initial.test, first),
+                  [run(f"cv-{s.name}", s.test, prob) for s in folds], [])

@@ -27,7 +27,8 @@ from .model import build_model
 from .splits import initial_split
 from .backend import keras, seed_everything, versions
 from .augment import Augment
-from .train import composition, fit_model
+from .data import composition
+from .train import fit_model
 
 _EPOCHS = 25
 PAPER_STUDY_TRAIN_IMAGES = _EPOCHS * (paper.INITIAL_SIZES["train"] + 5 * paper.CV_SIZES["train"])

@@ -39,7 +39,7 @@ def _data_verify(args) -> int:
 
 def _splits(args) -> int:
     from . import splits  # noqa: PLC0415
-    from .train import composition  # noqa: PLC0415
+    from .data import composition  # noqa: PLC0415
 
     profile = get_profile(args.profile)
     comp = composition(profile, args.data)

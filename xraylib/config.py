@@ -14,6 +14,10 @@ from pathlib import Path
 CLASSES: tuple[str, ...] = ("covid", "viral_pneumonia", "normal")
 """Label order used everywhere: model outputs, confusion matrices, tables."""
 
+CLASS_NAMES: dict[str, str] = {"covid": "COVID-19", "viral_pneumonia": "viral pneumonia",
+                               "normal": "normal"}
+"""How a reader sees each label in tables and figures."""
+
 PROFILE_ENV = "XRAYLIB_PROFILE"
 DATA_ENV = "XRAYLIB_DATA"
 EXTERNAL_ENV = "XRAYLIB_EXTERNAL"

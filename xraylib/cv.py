@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,9 @@ from . import data as xdata
 from . import paper
 from .config import Profile, get_profile
 from .splits import Split, cv_splits
-from .train import Run, composition, train_split
+
+if TYPE_CHECKING:  # the run store needs the Keras backend; fold tables and records do not
+    from .train import Run
 
 
 
@@ -80,8 +83,10 @@ def beside_paper(ours: pd.DataFrame, label: str = "ours") -> pd.DataFrame:
 def cross_validate(profile: Profile | str | None = None, data: str | None = None,
                    force: bool = False) -> CrossValidation:
     """Run (or resume, or load) every fold; images are decoded once for all folds."""
+    from .train import train_split  # noqa: PLC0415
+
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    comp = composition(profile, data)
+    comp = xdata.composition(profile, data)
     splits = cv_splits(comp, profile)
     images = functools.cache(lambda: xdata.load_images(comp, profile.image_size))
     runs = [train_split(f"cv-{split.name}", profile, comp, split, images=images, force=force)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .config import CLASSES, Profile, cache_dir
+from .config import CLASSES, Profile, cache_dir, data_dir
 
 MANIFEST_COLUMNS = ("file", "label")
 DECODER_VERSION = "1"  # bump when decode_gray changes, so cached arrays are rebuilt
@@ -198,6 +198,11 @@ def paper_composition(df: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     out = pd.concat(parts).reset_index(drop=True)
     out.attrs.update(df.attrs)
     return out
+
+
+def composition(profile: Profile, data: str | Path | None = None) -> pd.DataFrame:
+    """The validated main set reduced to the paper's 289 / 550 / 550 (data: folder or the default)."""
+    return paper_composition(read_dataset(data_dir(data)), profile)
 
 
 def resize_gray(gray: np.ndarray, size: int) -> np.ndarray:

@@ -1,16 +1,95 @@
-"""Metrics, with scikit-learn doing the counting: summaries, per-class reports, intervals.
+"""Metrics, with scikit-learn doing the counting: summaries, per-class rates, intervals, tests.
 
-Used by chapters 3-5 and by `xraylib train`.
+Results are numbers (an Estimate is a value and its interval, as fractions); `Estimate.text` and
+`as_text` are the one place that turns them into the text of tables, prose and the CLI.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+from scipy.stats import binomtest, norm, t
 from sklearn.metrics import (accuracy_score, classification_report, confusion_matrix,
                              precision_recall_fscore_support)
 
 from .config import CLASSES
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A value with its 95% interval, as numbers (fractions for proportions); NaN where undefined."""
+
+    value: float
+    low: float
+    high: float
+
+    def text(self, scale: float = 100, digits: int = 1, unit: str = "") -> str:
+        """'69.6 (64.0-74.6)': the one format of an estimate in tables, prose and the CLI."""
+        if np.isnan(self.value):
+            return "n/a"
+        f = lambda v: f"{round(scale * v, digits) + 0.0:.{digits}f}"  # noqa: E731 - never "-0.0"
+        return f"{f(self.value)}{unit} ({f(self.low)}-{f(self.high)}{unit})"
+
+    def as_dict(self) -> dict[str, float]:
+        return {"value": self.value, "low": self.low, "high": self.high}
+
+
+def proportion(successes: int, n: int) -> Estimate:
+    """successes / n with its Wilson 95% interval (NaN for n = 0)."""
+    if n == 0:
+        return Estimate(np.nan, np.nan, np.nan)
+    return Estimate(successes / n, *wilson_interval(int(successes), int(n)))
+
+
+def accuracy(y_true: np.ndarray, y_prob: np.ndarray) -> Estimate:
+    """Top-class accuracy with its Wilson 95% interval over the test images."""
+    y_true = np.asarray(y_true)
+    return proportion(int((np.asarray(y_prob).argmax(1) == y_true).sum()), len(y_true))
+
+
+def seed_spread(values) -> Estimate:
+    """Mean over runs (seeds, folds) and the 95% interval where one more run would fall.
+
+    The prediction interval mean +- t(n-1) * SD * sqrt(1 + 1/n): what a reader who reruns the
+    protocol once should expect, which a test-sampling interval of one run does not cover.
+    """
+    v = np.asarray(values, float)
+    if len(v) < 2:
+        return Estimate(float(v.mean()) if len(v) else np.nan, np.nan, np.nan)
+    half = t.ppf(0.975, len(v) - 1) * v.std(ddof=1) * np.sqrt(1 + 1 / len(v))
+    return Estimate(float(v.mean()), float(v.mean() - half), float(v.mean() + half))
+
+
+def as_text(table: pd.DataFrame, **fmt) -> pd.DataFrame:
+    """A table whose cells are Estimates (or numbers) as text, for display."""
+    return table.map(lambda e: e.text(**fmt) if isinstance(e, Estimate) else e)
+
+
+def mcnemar(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> dict:
+    """Exact McNemar test of two classifiers on the same images: do they err on different ones?
+
+    Only discordant images count: b = A right and B wrong, c = A wrong and B right; the p-value is
+    the two-sided binomial test of b against b + c at one half.
+    """
+    right_a, right_b = np.asarray(pred_a) == y_true, np.asarray(pred_b) == y_true
+    b, c = int((right_a & ~right_b).sum()), int((~right_a & right_b).sum())
+    p = binomtest(b, b + c, 0.5).pvalue if b + c else 1.0
+    return {"a_only_right": b, "b_only_right": c, "p_value": float(p)}
+
+
+def paired_difference(y_true: np.ndarray, prob_a: np.ndarray, prob_b: np.ndarray,
+                      metric=None, n_boot: int = 1000, seed: int = 0) -> Estimate:
+    """metric(A) - metric(B) on the same images, with a paired percentile-bootstrap 95% interval."""
+    metric = metric or (lambda y, p: float((p.argmax(1) == y).mean()))
+    y_true, prob_a, prob_b = map(np.asarray, (y_true, prob_a, prob_b))
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n_boot):
+        idx = rng.integers(0, len(y_true), len(y_true))
+        diffs.append(metric(y_true[idx], prob_a[idx]) - metric(y_true[idx], prob_b[idx]))
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    return Estimate(metric(y_true, prob_a) - metric(y_true, prob_b), float(lo), float(hi))
 
 
 def summary(y_true: np.ndarray, y_prob: np.ndarray) -> dict:
@@ -90,8 +169,8 @@ def macro_auc(y_true: np.ndarray, y_prob: np.ndarray) -> float:
                                labels=range(len(CLASSES))))
 
 
-def per_class_rates(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
-    """Sensitivity, specificity, PPV and NPV of each class against the rest, with Wilson 95% CIs."""
+def per_class_estimates(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """Sensitivity, specificity, PPV and NPV of each class against the rest, as Estimates (Wilson)."""
     cm = confusion_matrix(y_true, y_pred, labels=range(len(CLASSES)))
     rows = []
     for k, cls in enumerate(CLASSES):
@@ -99,14 +178,15 @@ def per_class_rates(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
         fn = cm[k].sum() - tp
         fp = cm[:, k].sum() - tp
         tn = cm.sum() - tp - fn - fp
-        row = {"class": cls}
-        for name, num, den in (("sensitivity", tp, tp + fn), ("specificity", tn, tn + fp),
-                               ("PPV", tp, tp + fp), ("NPV", tn, tn + fn)):
-            lo, hi = wilson_interval(int(num), int(den))
-            row[name] = (f"{100 * num / den:.1f} ({100 * lo:.1f}-{100 * hi:.1f})" if den
-                         else "n/a")
-        rows.append(row)
+        rows.append({"class": cls, "sensitivity": proportion(tp, tp + fn),
+                     "specificity": proportion(tn, tn + fp), "PPV": proportion(tp, tp + fp),
+                     "NPV": proportion(tn, tn + fn)})
     return pd.DataFrame(rows).set_index("class")
+
+
+def per_class_rates(y_true: np.ndarray, y_pred: np.ndarray) -> pd.DataFrame:
+    """per_class_estimates as text, '69.6 (64.0-74.6)' in percent ('n/a' where undefined)."""
+    return as_text(per_class_estimates(y_true, y_pred))
 
 
 def expected_calibration_error(y_true: np.ndarray, y_prob: np.ndarray, bins: int = 15) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate
+from .record import Record, RecordedRun
 from .config import CLASSES, PROFILES, Profile
 
 
@@ -169,6 +170,24 @@ def read_ladder(path: str | Path) -> LadderRecord:
     return LadderRecord(members, groups, raw["machine"], meta, preds, histories)
 
 
+def seed_record(record: LadderRecord, rung: str, seed: int) -> Record:
+    """One seed of a rung as a record.Record (its initial run and the folds it trained), so the
+    chapters compute a GPU seed's numbers exactly as they compute a CPU record's."""
+    runs = {}
+    for (label, procedure, s), (y_true, y_prob) in record.predictions.items():
+        if label == rung and s == seed:
+            name = procedure if procedure == "initial" else f"cv-{procedure}"
+            runs[name] = RecordedRun(name, y_true, y_prob, record.histories[(label, procedure, s)], None)
+    if not runs:
+        raise KeyError(f"the ladder record holds no run of rung {rung!r} with seed {seed}")
+    folds = sorted((r for n, r in runs.items() if n.startswith("cv-fold-")),
+                   key=lambda r: int(r.name.rsplit("-", 1)[1]))
+    profile = next((r.profile for r in rungs() if r.name == rung), None)
+    meta = {"settings": profile.as_dict() if profile else {}, "seed": seed, "machine": record.machine,
+            **record.meta}
+    return Record(rung, meta, runs.get("initial"), folds, [])
+
+
 def rung_table(record: LadderRecord) -> pd.DataFrame:
     """Initial procedure, per rung in ladder order: what changed, seeds, accuracy mean / SD / range,
     macro F1, and how many seeds collapsed."""
@@ -299,7 +318,7 @@ def seed_plan(profile: Profile, splits: dict[str, dict[str, np.ndarray]]) -> lis
 def _cpu_plan(data: str | None = None, study: str = "ladder"):
     """A study's plan with the paper composition and splits, for the default backend's run store."""
     from .splits import cv_splits, initial_split  # noqa: PLC0415
-    from .train import composition  # noqa: PLC0415
+    from .data import composition  # noqa: PLC0415
 
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}: choose one of {', '.join(STUDIES)}")

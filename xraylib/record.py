@@ -16,15 +16,17 @@ import numpy as np
 import pandas as pd
 
 from . import cv, evaluate
-from .bench import cpu_info
 from .config import Profile, project_root
 from .splits import cv_splits, initial_split
-from .backend import versions
-from .train import composition, stored_run
 
 
 def build_record(profile: Profile, data: str | None = None, note: str = "") -> dict:
     """Every stored run of the initial procedure and the folds, and the names of those missing."""
+    from .backend import versions  # noqa: PLC0415 - the run store needs the backend; reading does not
+    from .bench import cpu_info  # noqa: PLC0415
+    from .data import composition  # noqa: PLC0415
+    from .train import stored_run  # noqa: PLC0415
+
     comp = composition(profile, data)
     planned = [("initial", initial_split(comp, profile))] + [
         (f"cv-{split.name}", split) for split in cv_splits(comp, profile)]
@@ -94,6 +96,15 @@ class Record:
         return {"initial": evaluate.summary(self.initial.y_true, self.initial.y_prob)
                 if self.initial else None,
                 "cv": evaluate.summary(*self.pooled()) if self.folds else None}
+
+
+def from_runs(profile: str, initial, folds: list, meta: dict | None = None) -> Record:
+    """Live or stored runs (train.Run: initial and folds) as a Record, so a built profile and a
+    recorded one go through the same code."""
+    rec = lambda run, name: RecordedRun(name, run.y_true, run.y_prob, run.history,  # noqa: E731
+                                        (run.meta or {}).get("train_seconds"))
+    return Record(profile, meta or {}, rec(initial, "initial") if initial is not None else None,
+                  [rec(run, run.name) for run in folds], [])
 
 
 def read_record(path: str | Path) -> Record:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import data as xdata
 from . import runs
-from .config import CLASSES, Profile, cache_dir, data_dir, get_profile
+from .config import CLASSES, Profile, cache_dir, get_profile
 from .model import build_model
 from .splits import Split, initial_split
 from .augment import Augment
@@ -219,14 +219,9 @@ def latest_model(name: str, profile: Profile) -> tuple[keras.Model, dict]:
     return model, meta
 
 
-def composition(profile: Profile, data: str | None = None) -> pd.DataFrame:
-    """The validated main set reduced to the paper's 289 / 550 / 550."""
-    return xdata.paper_composition(xdata.read_dataset(data_dir(data)), profile)
-
-
 def initial_run(profile: Profile | str | None = None, data: str | None = None,
                 force: bool = False) -> Run:
     """The paper's initial procedure: 560 train / 140 validation / 689 test."""
     profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    comp = composition(profile, data)
+    comp = xdata.composition(profile, data)
     return train_split("initial", profile, comp, initial_split(comp, profile), force=force)

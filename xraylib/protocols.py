@@ -1,0 +1,137 @@
+"""The protocols the book compares, as their recorded runs, and the headline table they give.
+
+Why one module: the opening page, the Results chapter and the Conclusions quote the same numbers,
+so they are computed once, here, from the committed records (records/*.json, records/runs).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import evaluate, ladder, paper, record
+from .config import project_root
+
+REFERENCE_SEED = 2020
+"""The profiles' own seed: each protocol's one full study shown with its test-sampling interval."""
+
+
+@dataclass
+class Protocol:
+    """One training protocol: one full study (initial procedure and five folds) and its seeds."""
+
+    key: str
+    title: str
+    study: record.Record
+    study_where: str
+    seeds: ladder.LadderRecord | None
+    seeds_rung: str
+    seeds_where: str
+
+    def seed_accuracies(self, measure: str = "initial") -> pd.Series:
+        """Accuracy (%) per recorded seed: 'initial', or 'cv' (pooled out-of-fold, per seed)."""
+        if self.seeds is None:
+            return pd.Series(dtype=float)
+        if measure == "initial":
+            m = self.seeds.members
+            return m[(m["rung"] == self.seeds_rung) & (m["procedure"] == "initial")].set_index("seed")["accuracy"]
+        table = ladder.cv_table(self.seeds)
+        return table[table["rung"] == self.seeds_rung].set_index("seed")["pooled accuracy"]
+
+
+def _records() -> dict:
+    folder = project_root() / "records"
+    return {"cpu": record.read_record(folder / "paper-profile.json"),
+            "ladder": ladder.read_ladder(folder / "ladder.json"),
+            "quick": ladder.read_ladder(folder / "quick-seeds.json")}
+
+
+def recorded(quick_study: record.Record | None = None) -> dict[str, Protocol]:
+    """The paper's text, the authors' code and (given its study) the quick preview."""
+    r = _records()
+    gpu = f"Keras on JAX, GPU ({r['ladder'].machine['device']})"
+    out = {
+        "paper": Protocol("paper", "the paper's text", r["cpu"],
+                          f"TensorFlow, CPU ({r['cpu'].meta['machine']['processor']})",
+                          r["ladder"], "paper", gpu),
+        "authors": Protocol("authors", "the authors' code",
+                            ladder.seed_record(r["ladder"], "authors", REFERENCE_SEED), gpu,
+                            r["ladder"], "authors", gpu),
+    }
+    if quick_study is not None:
+        out["quick"] = Protocol("quick", "the quick preview (96 px, 5 epochs)", quick_study,
+                                "TensorFlow, CPU (pinned runs)", r["quick"], "quick",
+                                f"TensorFlow, CPU ({r['quick'].machine['processor']})")
+    return out
+
+
+def headline(protocols: dict[str, Protocol], baseline: record.Record | None = None) -> pd.DataFrame:
+    """Accuracy of each protocol: one study with its Wilson interval, and the spread over seeds.
+
+    Cross-validation is pooled out of fold (each of the 1,389 images predicted once), which equals
+    the mean of the five folds up to a fold's size; the paper's 90.64 is its folds' mean.
+    Columns hold Estimates (fractions) and plain numbers; `headline_text` formats them.
+    """
+    rows = [{"protocol": "reported by the paper", "initial": paper.INITIAL_ACCURACY / 100,
+             "cv": paper.CV_MEAN_ACCURACY / 100}]
+    for p in protocols.values():
+        row = {"protocol": p.title, "initial": evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob),
+               "cv": evaluate.accuracy(*p.study.pooled()), "study trained with": p.study_where,
+               "seeds trained with": p.seeds_where}
+        for measure in ("initial", "cv"):
+            seeds = p.seed_accuracies(measure) / 100
+            row[f"{measure} seeds"] = len(seeds)
+            row[f"{measure} seed mean"] = float(seeds.mean()) if len(seeds) else np.nan
+            row[f"{measure} seed SD"] = float(seeds.std(ddof=1)) if len(seeds) > 1 else np.nan
+            row[f"{measure} seed range"] = (float(seeds.min()), float(seeds.max())) if len(seeds) else None
+        rows.append(row)
+    if baseline is not None:
+        rows.append({"protocol": "logistic regression on 32x32 thumbnails",
+                     "initial": evaluate.accuracy(baseline.initial.y_true, baseline.initial.y_prob),
+                     "cv": evaluate.accuracy(*baseline.pooled()),
+                     "study trained with": "scikit-learn (deterministic)"})
+    return pd.DataFrame(rows).set_index("protocol")
+
+
+def headline_text(table: pd.DataFrame) -> pd.DataFrame:
+    """The headline as a reader's table: percent, intervals and seed spreads in words."""
+    def one(v):
+        if isinstance(v, evaluate.Estimate):
+            return v.text(unit="%")
+        return f"{100 * v:g}%" if isinstance(v, float) and not np.isnan(v) else ""
+
+    def seeds(row, measure):
+        n = row.get(f"{measure} seeds")
+        if pd.isna(n) or n < 2:
+            return ""
+        lo, hi = row[f"{measure} seed range"]
+        return (f"{100 * row[f'{measure} seed mean']:.1f}% (SD {100 * row[f'{measure} seed SD']:.1f}; "
+                f"{100 * lo:.1f}-{100 * hi:.1f}%), {int(n)} seeds")
+
+    out = pd.DataFrame({
+        "one study, trained with": table["study trained with"].fillna(""),
+        "initial test: one study (95% CI)": table["initial"].map(one),
+        "initial test: over seeds": [seeds(r, "initial") for _, r in table.iterrows()],
+        "cross-validation: one study (95% CI)": table["cv"].map(one),
+        "cross-validation: over seeds": [seeds(r, "cv") for _, r in table.iterrows()]},
+        index=table.index)
+    out.index.name = None
+    return out
+
+
+_COUNT = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def over_seeds(table: pd.DataFrame, protocol: str, measure: str = "initial") -> str:
+    """'56.4% (44.6-63.1%) over five seeds': a protocol's seed mean and range, for prose."""
+    row = table.loc[protocol]
+    n = int(row[f"{measure} seeds"])
+    lo, hi = row[f"{measure} seed range"]
+    count = _COUNT[n] if n < len(_COUNT) else str(n)
+    return f"{100 * row[f'{measure} seed mean']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f}%) over {count} seeds"
+
+
+def separated(table: pd.DataFrame, better: str, worse: str, measure: str = "initial") -> bool:
+    """Whether every seed of `better` scored above every seed of `worse` (a claim seeds can carry)."""
+    return table.loc[better, f"{measure} seed range"][0] > table.loc[worse, f"{measure} seed range"][1]
