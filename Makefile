@@ -6,13 +6,19 @@ EXTRAS ?=
 VENV_STAMP := .venv/.installed$(if $(EXTRAS),-$(EXTRAS))
 export PYTHONHASHSEED := 0
 
-.PHONY: book book-stored test unit nbval book-check notebooks bench clean pin test-variant
+.PHONY: data book book-stored test unit nbval book-check notebooks bench clean pin test-variant
 
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e .$(if $(EXTRAS),[$(EXTRAS)])
 	touch $@
+
+## Build data/covid-xray and data/external from the downloaded public archives (README "Data"):
+## make data ARCHIVES="covid19-radiography-database.zip ChestXRay2017.zip ..."
+data: $(VENV_STAMP)
+	@test -n "$(ARCHIVES)" || { echo 'usage: make data ARCHIVES="zip or folder ..." (README "Data" lists the archives)' >&2; exit 2; }
+	$(PY) -m xraylib data import $(ARCHIVES)
 
 ## Build the HTML book with every notebook executed (PROFILE=paper by default, PROFILE=quick to preview).
 book: $(VENV_STAMP)
