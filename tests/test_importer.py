@@ -480,3 +480,16 @@ def test_importing_the_importer_does_not_import_tensorflow():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=config.project_root(), check=True)
     assert run.stdout.strip() == "False"
+
+
+# ---------------------------------------------------------------------------------------------
+# The import on the real mirrors (benchmarks/import_mirrors.py), as recorded
+
+
+def test_the_recorded_import_on_the_mirrors_matched_every_row_of_both_manifests():
+    record = json.loads((config.project_root() / "benchmarks" / "import-mirrors.json").read_text())
+    for name, rows in (("covid-xray", 4069), ("external", 169)):
+        same = record["compare"][name]
+        assert same["ours"] == same["imported"] == same["same_files"] == rows
+        assert same["same_label"] == same["same_patient_id"] == same["same_dataset"] == rows
+    assert record["complete"] and record["resumed_written"] == 0
