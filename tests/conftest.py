@@ -1,6 +1,12 @@
-"""Shared fixtures: tiny images made in the test, tiny data folders, and the real data set (read once)."""
+"""Shared fixtures: tiny images made in the test, tiny data folders, and the real data set (read once).
+
+Tests that need the real data take `real_root` / `real_external` (or a fixture built on them).
+Without the data they are skipped and the run ends with one line naming them and how to get the
+data; where the data are expected (CI=true, or XRAYLIB_REQUIRE_DATA=1) missing data fails them.
+"""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -75,12 +81,63 @@ def make_root(tmp_path):
     return build
 
 
+DATA_REQUIRED_ENV = "XRAYLIB_REQUIRE_DATA"
+DATA_NOTE_ENV = "XRAYLIB_DATA_NOTE"  # a file to which the closing line is also written (make test)
+NEEDS_DATA = "needs the data"
+
+
+def data_required() -> bool:
+    """CI has the data: there (CI=true, or XRAYLIB_REQUIRE_DATA=1) missing data is an error."""
+    return any(os.environ.get(name, "").strip().lower() in ("1", "true", "yes")
+               for name in ("CI", DATA_REQUIRED_ENV))
+
+
+def missing_data(what: str, exc: Exception):
+    """Skip a test for want of the data, or fail it where the data are expected, never a silent pass."""
+    if data_required():
+        pytest.fail(f"{what} expected here (CI or ${DATA_REQUIRED_ENV} is set) but not found: {exc}",
+                    pytrace=False)
+    pytest.skip(f"{NEEDS_DATA}: {exc}")
+
+
+def data_note(skipped: int, files: list[str]) -> str:
+    """The closing line of a run without the data: which tests need it and how to get it."""
+    return (f"{skipped} test(s) need the data and were skipped ({', '.join(files)}): get it with "
+            f"`.venv/bin/xraylib data import ARCHIVE...` (README 'Data' lists the archives) or set "
+            f"$XRAYLIB_DATA / $XRAYLIB_EXTERNAL; CI runs them all")
+
+
+def pytest_unconfigure(config) -> None:
+    """End the run (after pytest's counts) with the data note when tests were skipped for want of it."""
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    skipped = [r for r in (reporter.stats.get("skipped", []) if reporter else [])
+               if NEEDS_DATA in str(getattr(r, "longrepr", ""))]
+    if not skipped:
+        return
+    line = data_note(len(skipped), sorted({r.nodeid.split("::")[0] for r in skipped}))
+    reporter.write_line(line, yellow=True, bold=True)
+    if os.environ.get(DATA_NOTE_ENV):
+        Path(os.environ[DATA_NOTE_ENV]).write_text(line + "\n")
+
+
 @pytest.fixture(scope="session")
 def real_root() -> Path:
+    """The main data folder; skipped (failed in CI) when there is none."""
     try:
         return config.data_dir()
     except FileNotFoundError as exc:
-        pytest.skip(f"real data set not available: {exc}")
+        error = exc
+    missing_data("the main data set", error)  # outside `except`: one message, no chained traceback
+
+
+@pytest.fixture(scope="session")
+def real_external() -> Path:
+    """The external-validation folder; skipped (failed in CI) when there is none."""
+    try:
+        return config.external_dir()
+    except FileNotFoundError as exc:
+        error = exc
+    missing_data("the external set", error)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,4 @@
-"""xraylib.cli: `splits` gives the paper's sizes; `data verify` names bad files."""
+"""xraylib.cli: `splits` gives the paper's sizes; `data verify` names bad files; `data where` finds folders."""
 from __future__ import annotations
 
 import hashlib
@@ -7,6 +7,7 @@ import json
 import pandas as pd
 import pytest
 
+from xraylib import config
 from xraylib.cli import main
 
 
@@ -89,3 +90,11 @@ def test_a_missing_command_is_an_argparse_error(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([])
     assert exit_info.value.code == 2
+
+
+def test_data_where_exits_1_naming_the_folder_it_cannot_find(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(config.DATA_ENV, str(tmp_path))
+    monkeypatch.setenv(config.EXTERNAL_ENV, str(tmp_path / "nowhere"))
+    assert main(["data", "where"]) == 1
+    out = capsys.readouterr().out
+    assert f"covid-xray: {tmp_path.resolve()}" in out and "external: not found" in out

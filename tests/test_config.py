@@ -153,3 +153,27 @@ def test_profile_key_changes_when_a_field_changes(change):
 
 def test_paper_and_quick_profiles_have_different_keys():
     assert config.PROFILES["paper"].key() != config.PROFILES["quick"].key()
+
+
+# The test suite's data gate (tests/conftest.py): skip without the data, fail where it is expected
+
+@pytest.mark.parametrize("env", [{}, {"CI": "false"}, {"XRAYLIB_REQUIRE_DATA": "0"}])
+def test_a_data_test_without_the_data_is_skipped_outside_ci(monkeypatch, env):
+    from conftest import NEEDS_DATA, missing_data  # noqa: PLC0415
+    for name in ("CI", "XRAYLIB_REQUIRE_DATA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(pytest.skip.Exception, match=NEEDS_DATA):
+        missing_data("the main data set", FileNotFoundError("no folder"))
+
+
+@pytest.mark.parametrize("env", [{"CI": "true"}, {"XRAYLIB_REQUIRE_DATA": "1"}])
+def test_a_data_test_without_the_data_fails_where_the_data_are_expected(monkeypatch, env):
+    from conftest import missing_data  # noqa: PLC0415
+    for name in ("CI", "XRAYLIB_REQUIRE_DATA"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(pytest.fail.Exception, match="expected here.*no folder"):
+        missing_data("the main data set", FileNotFoundError("no folder"))

@@ -21,7 +21,6 @@ from xraylib.cli import main
 from xraylib.config import CLASSES
 
 QUICK = config.get_profile("quick")
-EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "external"
 
 
 @pytest.fixture(scope="module")
@@ -58,14 +57,10 @@ def stored(cache, store) -> Path:
 
 
 @pytest.fixture(scope="module")
-def images(tmp_path_factory) -> list[str]:
+def images(tmp_path_factory, real_root) -> list[str]:
     """Two real COVID and two real normal films, a 16-bit PNG, an RGBA PNG, a 300x410 RGB JPEG."""
-    try:
-        root = config.data_dir()
-    except FileNotFoundError as exc:
-        pytest.skip(f"real data set not available: {exc}")
     real = [str(p) for label in ("covid", "normal")
-            for p in sorted((root / "images" / label).glob("*.png"))[:2]]
+            for p in sorted((real_root / "images" / label).glob("*.png"))[:2]]
     made = tmp_path_factory.mktemp("made")
     rng = np.random.default_rng(0)
     ramp = np.linspace(0, 65535, 120 * 100).reshape(120, 100).astype(np.uint16)
@@ -279,11 +274,10 @@ def test_evaluate_of_a_folder_with_no_readable_image_exits_2_naming_the_files(st
     assert str(root / "images" / "a.png") in err and str(root / "images" / "b.png") in err
 
 
-def test_evaluate_json_of_the_external_set_covers_its_4_datasets_and_169_images(stored, capsys):
-    if not (EXTERNAL / "manifest.csv").exists():
-        pytest.skip(f"external set not available at {EXTERNAL}")
-    manifest = pd.read_csv(EXTERNAL / "manifest.csv", dtype=str, keep_default_na=False)
-    assert main(["evaluate", "--data", str(EXTERNAL), "--profile", "quick", "--json"]) == 0
+def test_evaluate_json_of_the_external_set_covers_its_4_datasets_and_169_images(stored, capsys,
+                                                                               real_external):
+    manifest = pd.read_csv(real_external / "manifest.csv", dtype=str, keep_default_na=False)
+    assert main(["evaluate", "--data", str(real_external), "--profile", "quick", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     datasets = set(report) - {"overall", "unreadable"}
     assert datasets == set(manifest["dataset"]) and len(datasets) == 4

@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from .config import CLASSES, PROFILES, get_profile
+from .config import CLASSES, DATA_SETS, PROFILES, get_profile
 
 
 def _data_verify(args) -> int:
@@ -35,6 +35,39 @@ def _data_verify(args) -> int:
     if not args.json:
         print("OK: manifest, files" + ("" if args.no_sha256 else " and sha256") + " verified")
     return 0
+
+
+def _data_import(args) -> int:
+    from . import importer  # noqa: PLC0415
+    from .config import project_root  # noqa: PLC0415
+
+    out = Path(args.out) if args.out else project_root() / "data"
+    sets = (args.only,) if args.only else DATA_SETS
+    report = importer.import_data(args.sources, out, sets=sets,
+                                  progress=args.progress or sys.stderr.isatty(), workers=args.workers)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(importer.format_report(report))
+        if report.complete and not args.out:
+            print("OK: next, `make book` (it finds data/covid-xray and data/external)")
+        elif report.complete:
+            print(f"OK: next, export XRAYLIB_DATA={out / 'covid-xray'} "
+                  f"XRAYLIB_EXTERNAL={out / 'external'}, then `make book`")
+    return 0 if report.complete else 1
+
+
+def _data_where(args) -> int:
+    from .config import data_dir, external_dir  # noqa: PLC0415
+
+    found = True
+    for what, where in (("covid-xray", data_dir), ("external", external_dir)):
+        try:
+            print(f"{what}: {where()}")
+        except FileNotFoundError as exc:
+            print(f"{what}: not found: {exc}")
+            found = False
+    return 0 if found else 1
 
 
 def _splits(args) -> int:
@@ -188,8 +221,24 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xraylib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    data = sub.add_parser("data", help="check the data folder")
+    data = sub.add_parser("data", help="import, find or check the data folders")
     data_sub = data.add_subparsers(dest="action", required=True)
+    imp = data_sub.add_parser(
+        "import", help="build data/covid-xray and data/external from the public archives you "
+        "downloaded (README 'Data'): the project's selection, processed as SOURCES.md describes")
+    imp.add_argument("sources", nargs="+", metavar="ARCHIVE_OR_FOLDER",
+                     help="zip archives as downloaded, or their extracted folders")
+    imp.add_argument("--out", help="folder to write covid-xray/ and external/ into "
+                     "(default: data/ in the checkout, where the book looks)")
+    imp.add_argument("--only", choices=DATA_SETS, help="import one of the two folders")
+    imp.add_argument("--progress", action="store_true",
+                     help="progress bar on stderr even when it is not a terminal")
+    imp.add_argument("--workers", type=int, help="images processed in parallel (default: CPUs, 8 at most)")
+    imp.add_argument("--json", action="store_true")
+    imp.set_defaults(func=_data_import)
+    where = data_sub.add_parser("where", help="the data folders the commands use; exit 1 if one "
+                                "is missing")
+    where.set_defaults(func=_data_where)
     verify = data_sub.add_parser("verify", help="check manifest, files and sha256")
     verify.add_argument("--data", help="data folder (default: $XRAYLIB_DATA or the documented defaults)")
     verify.add_argument("--no-sha256", action="store_true", help="skip the (slower) hash check")

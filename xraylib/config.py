@@ -23,8 +23,11 @@ DATA_ENV = "XRAYLIB_DATA"
 EXTERNAL_ENV = "XRAYLIB_EXTERNAL"
 CACHE_ENV = "XRAYLIB_CACHE"
 
-# Documented defaults (README "Data"): a `data/` folder inside the checkout, then the shared
-# folder that sits beside the checkout on the project's machines.
+DATA_SETS: tuple[str, ...] = ("covid-xray", "external")
+"""The two data folders' names: the main set and the external-validation set (README "Data")."""
+
+# Documented defaults (README "Data"): a `data/` folder inside the checkout (where `xraylib data
+# import` writes), then the shared folder that sits beside the checkout on the project's machines.
 DEFAULT_DATA_CANDIDATES = ("data/covid-xray", "../shared/data/covid-xray")
 DEFAULT_EXTERNAL_CANDIDATES = ("data/external", "../shared/data/external")
 
@@ -159,8 +162,9 @@ def _resolve(env: str, candidates: tuple[str, ...], what: str, explicit: str | P
             return path.resolve()
     looked = ", ".join(str(p) for p in tried)
     raise FileNotFoundError(
-        f"no {what} data folder found (looked in: {looked}). Download the data as README.md "
-        f"'Data' explains, then set ${env}=/path/to/folder or pass --data.")
+        f"no {what} data folder found (looked in: {looked}). Download the archives README.md "
+        f"'Data' lists and run `xraylib data import ARCHIVE...` (it writes data/ in the checkout), "
+        f"or set ${env}=/path/to/folder or pass --data.")
 
 
 def data_dir(explicit: str | Path | None = None) -> Path:

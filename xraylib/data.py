@@ -101,7 +101,7 @@ def decode_gray(source: str | Path | bytes, size: int) -> np.ndarray:
             raise DataError(f"{name}: file is empty (0 bytes); replace it with a valid PNG or JPEG")
         with Image.open(io.BytesIO(data)) as img:
             img.load()
-            gray = _to_gray_float(img)
+            gray = to_gray_float(img)
     except (UnidentifiedImageError, OSError, SyntaxError) as exc:
         reason = "not a recognised image format" if isinstance(exc, UnidentifiedImageError) else exc
         raise DataError(f"{name}: cannot decode as PNG or JPEG ({reason}); the file is corrupt or "
@@ -110,7 +110,7 @@ def decode_gray(source: str | Path | bytes, size: int) -> np.ndarray:
     return np.clip(np.rint(np.asarray(resized)), 0, 255).astype(np.uint8)
 
 
-def _to_gray_float(img: Image.Image) -> np.ndarray:
+def to_gray_float(img: Image.Image) -> np.ndarray:
     """Gray in [0, 255] as float32: 16-bit min-max scaled, alpha composited on black."""
     if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         arr = np.asarray(img, dtype=np.float32)
