@@ -267,17 +267,19 @@ def sanity_curves(table: pd.DataFrame) -> plt.Figure:
 
 
 def origin_accuracy(table: pd.DataFrame, internal: float) -> plt.Figure:
-    """Accuracy per external origin with its 95% interval, against the internal accuracy."""
-    fig, ax = plt.subplots(figsize=(8, 0.8 + 0.5 * len(table)))
-    acc = table["accuracy (%)"].to_numpy()
-    ci = np.array([[float(v) for v in s.split("-")] for s in table["95% CI"]])
-    ax.errorbar(acc, range(len(table)), xerr=[acc - ci[:, 0], ci[:, 1] - acc], fmt="o", capsize=4)
+    """Accuracy per external origin with its 95% interval (audit.origins), against the internal one."""
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(table)))
+    est = table["accuracy"]
+    acc = np.array([100 * e.value for e in est])
+    lo, hi = np.array([100 * e.low for e in est]), np.array([100 * e.high for e in est])
+    ax.errorbar(acc, range(len(table)), xerr=[acc - lo, hi - acc], fmt="o", capsize=4)
     ax.axvline(100 * internal, color="grey", ls="--", label=f"internal test accuracy ({100 * internal:.1f}%)")
-    ax.set_yticks(range(len(table)), [f"{o} ({lab})" for o, lab in zip(table.index, table["true label"])])
-    ax.set(xlim=(-2, 102), xlabel="accuracy on that origin (%), 95% CI")
+    ax.set_yticks(range(len(table)), [f"{o}\n(true: {c}, {n} images)" for o, c, n in
+                                      zip(table.index, table["true class"], table["images"])])
+    ax.set(xlim=(-2, 102), xlabel="accuracy on that origin (%), 95% interval")
     ax.invert_yaxis()
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
+    fig.legend(loc="lower center", ncol=1, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 

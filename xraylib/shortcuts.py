@@ -198,3 +198,17 @@ def jpeg_recompress(gray: np.ndarray, quality: int | tuple[int, int] = 75, seed:
 def image_level_groups(comp: pd.DataFrame) -> np.ndarray:
     """One group per image (file:<file>): patient-blind splits, to compare with grouped ones."""
     return np.asarray([f"file:{f}" for f in comp["file"]], dtype=object)
+
+
+CUES = ("border only (32x32 frame)", "JPEG block statistics")
+"""The two cue-only classifiers of the shortcut chapter: no lungs, no anatomy, only a cue."""
+
+
+def cue_predictions(comp: pd.DataFrame, splits: list[Split]) -> dict[str, np.ndarray]:
+    """Out-of-fold probabilities of each cue-only classifier (CUES) in the CNN's own folds."""
+    from . import data as xdata  # noqa: PLC0415
+
+    gray256 = xdata.load_gray(list(comp["path"]), 256)
+    y = xdata.labels_of(comp)
+    features = dict(zip(CUES, (border_features(gray256), jpeg_features(gray256))))
+    return {name: cue_classifier_cv(f, y, splits) for name, f in features.items()}
