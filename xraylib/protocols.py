@@ -106,21 +106,27 @@ def headline_text(table: pd.DataFrame) -> pd.DataFrame:
         if pd.isna(n) or n < 2:
             return ""
         lo, hi = row[f"{measure} seed range"]
-        return (f"{100 * row[f'{measure} seed mean']:.1f}% (SD {100 * row[f'{measure} seed SD']:.1f}; "
-                f"{100 * lo:.1f}-{100 * hi:.1f}%), {int(n)} seeds")
+        return f"{100 * row[f'{measure} seed mean']:.1f}% ({100 * lo:.1f}-{100 * hi:.1f}%), {int(n)} seeds"
 
     out = pd.DataFrame({
-        "one study, trained with": table["study trained with"].fillna(""),
         "initial test: one study (95% CI)": table["initial"].map(one),
-        "initial test: over seeds": [seeds(r, "initial") for _, r in table.iterrows()],
+        "initial test: mean over seeds (range)": [seeds(r, "initial") for _, r in table.iterrows()],
         "cross-validation: one study (95% CI)": table["cv"].map(one),
-        "cross-validation: over seeds": [seeds(r, "cv") for _, r in table.iterrows()]},
+        "cross-validation: mean over seeds (range)": [seeds(r, "cv") for _, r in table.iterrows()]},
         index=table.index)
     out.index.name = None
     return out
 
 
 _COUNT = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
+
+
+def provenance(protocols: dict[str, Protocol]) -> str:
+    """Which backend and machine trained each protocol's study and seeds, as one sentence."""
+    parts = [f"{p.title}, study and seeds with {p.study_where}" if p.study_where == p.seeds_where
+             else f"{p.title}, the study with {p.study_where} and the seeds with {p.seeds_where}"
+             for p in protocols.values()]
+    return "Trained with: " + "; ".join(parts) + "."
 
 
 def over_seeds(table: pd.DataFrame, protocol: str, measure: str = "initial") -> str:
