@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import (accuracy_score, f1_score, precision_score, recall_score,
                              roc_auc_score)
@@ -260,3 +261,16 @@ def test_the_paired_difference_is_zero_for_the_same_model_and_signed_for_a_bette
     assert same.value == same.low == same.high == 0
     diff = evaluate.paired_difference(y, good, bad)
     assert diff.value == pytest.approx(1 / 3) and 0 < diff.low < diff.value < diff.high
+
+
+def test_an_interval_below_zero_reads_with_to_not_a_double_dash():
+    assert evaluate.Estimate(-0.23, -0.256, -0.203).text() == "-23.0 (-25.6 to -20.3)"
+
+
+def test_as_text_shows_fractions_in_percent_and_leaves_nan_blank():
+    table = pd.DataFrame({"a": [evaluate.Estimate(0.5, 0.4, 0.6), 0.9064, np.nan]})
+    assert evaluate.as_text(table, fractions=True)["a"].tolist() == ["50.0 (40.0-60.0)", "90.64", ""]
+
+
+def test_p_values_read_as_two_digits_or_below_a_thousandth():
+    assert evaluate.p_text(0.05486) == "0.055" and evaluate.p_text(1e-60) == "< 0.001"

@@ -65,3 +65,68 @@ def test_ladder_histories_draws_one_line_per_seed_in_both_panels():
     assert fig.axes[1].get_yscale() == "log"
     np.testing.assert_allclose(fig.axes[0].lines[0].get_ydata(), [30, 50, 60])
     plt.close(fig)
+
+
+def _study(n=60, seed=0):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % 3
+    prob = rng.dirichlet([1, 1, 1], n)
+    prob[np.arange(n), y] += 1
+    return y, prob / prob.sum(1, keepdims=True)
+
+
+def test_importing_plots_changes_no_global_style():
+    import importlib  # noqa: PLC0415
+
+    before = dict(matplotlib.rcParams)
+    importlib.reload(plots)
+    assert dict(matplotlib.rcParams) == before
+
+
+def test_a_figure_is_drawn_in_the_book_style_and_leaves_the_global_style_alone():
+    before = matplotlib.rcParams["axes.facecolor"], matplotlib.rcParams["grid.color"]
+    fig = plots.roc_panels({"a": _study()})
+    assert any(line.get_visible() for line in fig.axes[0].get_xgridlines())  # whitegrid
+    assert (matplotlib.rcParams["axes.facecolor"], matplotlib.rcParams["grid.color"]) == before
+    plt.close(fig)
+
+
+def test_the_protocol_panels_draw_one_panel_per_protocol_and_three_curves_each():
+    studies = {"a": _study(seed=1), "b": _study(seed=2)}
+    fig = plots.roc_panels(studies, baseline=_study(seed=3))
+    assert len(fig.axes) == 2
+    assert all(len(ax.lines) == 3 * 2 + 1 for ax in fig.axes)  # CNN + baseline per class, chance
+    plt.close(fig)
+    y, p = _study()
+    fig = plots.confusion_panels({"a": (y, p.argmax(1)), "b": (y, y)})
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert texts[0] == "20\n100%" and len(texts) == 9
+    plt.close(fig)
+
+
+def test_the_reliability_panels_label_every_bin_with_its_count():
+    table = pd.DataFrame({"confidence": [0.5, 0.7, 0.9], "accuracy": [0.4, 0.7, 0.95], "count": [5, 12, 40]})
+    fig = plots.reliability_panels({"a": (table, 0.05)})
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["12", "40", "5"]
+    plt.close(fig)
+
+
+def test_learning_curves_have_whole_epochs_on_the_axis():
+    h = pd.DataFrame({"epoch": [1, 2, 3], "accuracy": [0.5, 0.6, 0.7], "val_accuracy": [0.4, 0.5, 0.5],
+                      "lr": [1e-3, 1e-3, 5e-4]})
+    fig = plots.learning_curves({"a": h})
+    fig.canvas.draw()
+    ticks = fig.axes[0].get_xticks()
+    assert np.allclose(ticks, np.round(ticks))
+    plt.close(fig)
+
+
+def test_the_origin_figure_reads_numeric_estimates():
+    from xraylib.evaluate import Estimate  # noqa: PLC0415
+
+    table = pd.DataFrame({"accuracy": [Estimate(0.5, 0.3, 0.7), Estimate(0.05, 0.01, 0.2)],
+                          "true class": ["COVID-19", "normal"], "images": [34, 60]}, index=["x", "y"])
+    fig = plots.origin_accuracy(table, internal=0.9)
+    xs = fig.axes[0].lines[0].get_xdata()
+    np.testing.assert_allclose(xs, [50, 5])
+    plt.close(fig)

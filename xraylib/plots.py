@@ -1,23 +1,37 @@
 """Figures for the chapters: each function returns a matplotlib Figure and computes nothing new.
 
-Importing this module sets the plot style (the one import-time side effect STYLE.md allows).
+Every figure is drawn inside the book's style (`styled`), so importing this module changes no
+global matplotlib or seaborn setting.
 """
 from __future__ import annotations
+
+import functools
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.patches import FancyBboxPatch
+from matplotlib.ticker import MaxNLocator
 from sklearn.metrics import confusion_matrix
 
-from .config import CLASSES
+from .config import CLASS_NAMES, CLASSES
 
-sns.set_theme(context="notebook", style="whitegrid")
-PRETTY = {"covid": "COVID-19", "viral_pneumonia": "Viral pneumonia", "normal": "Normal"}
+PRETTY = {c: name[0].upper() + name[1:] for c, name in CLASS_NAMES.items()}
+"""Class names as figure labels start a line: 'COVID-19', 'Viral pneumonia', 'Normal'."""
 COLORS = dict(zip(CLASSES, sns.color_palette("deep", 3)))
 
 
+def styled(draw):
+    """Draw a figure inside the book's style (seaborn whitegrid, notebook context), locally."""
+    @functools.wraps(draw)
+    def inner(*args, **kwargs):
+        with sns.axes_style("whitegrid"), sns.plotting_context("notebook"):
+            return draw(*args, **kwargs)
+    return inner
+
+
+@styled
 def example_grid(gray: np.ndarray, labels: list[str], per_class: int = 4) -> plt.Figure:
     """Figure 1 equivalent: a row of example images per class (chapter 1)."""
     fig, axes = plt.subplots(len(CLASSES), per_class, figsize=(2.2 * per_class, 2.3 * len(CLASSES)))
@@ -34,6 +48,7 @@ def example_grid(gray: np.ndarray, labels: list[str], per_class: int = 4) -> plt
     return fig
 
 
+@styled
 def intensity_histograms(gray: np.ndarray, labels: list[str]) -> plt.Figure:
     """Pixel-intensity distribution per class, and mean image brightness per class (chapter 1)."""
     labels = np.asarray(labels)
@@ -52,6 +67,7 @@ def intensity_histograms(gray: np.ndarray, labels: list[str]) -> plt.Figure:
     return fig
 
 
+@styled
 def zoomed_crops(images: list[np.ndarray], titles: list[str], box: tuple[int, int, int] = (96, 96, 40)
                  ) -> plt.Figure:
     """Each image whole and a nearest-neighbour zoom of one box, to show JPEG blocks (chapter 1)."""
@@ -71,17 +87,7 @@ def zoomed_crops(images: list[np.ndarray], titles: list[str], box: tuple[int, in
     return fig
 
 
-def class_bars(table: pd.DataFrame, title: str) -> plt.Figure:
-    """Horizontal stacked bars of counts (rows: groups, columns: classes)."""
-    fig, ax = plt.subplots(figsize=(9, 0.5 + 0.45 * len(table)))
-    table[[c for c in CLASSES if c in table.columns]].rename(columns=PRETTY).plot.barh(
-        stacked=True, ax=ax, color=[COLORS[c] for c in CLASSES if c in table.columns])
-    ax.set(xlabel="images", ylabel="", title=title)
-    ax.invert_yaxis()
-    fig.tight_layout()
-    return fig
-
-
+@styled
 def training_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
     """Figure 4 equivalent: accuracy and loss, training vs validation, with LR drops marked."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -96,13 +102,16 @@ def training_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
             ax.plot(best["epoch"], best[f"val_{metric}"], "*", ms=14, color="black",
                     label="weights kept (best validation)")
         ax.set(xlabel="epoch", ylabel=metric)
-        ax.legend()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
 
 
+@styled
 def confusion_matrices(y_true: np.ndarray, y_pred: np.ndarray, title: str = "") -> plt.Figure:
     """Figure 5 equivalent: counts and row-normalised rates side by side."""
     cm = confusion_matrix(y_true, y_pred, labels=range(len(CLASSES)))
@@ -121,6 +130,7 @@ def confusion_matrices(y_true: np.ndarray, y_pred: np.ndarray, title: str = "") 
     return fig
 
 
+@styled
 def architecture_diagram(table: pd.DataFrame) -> plt.Figure:
     """Figure 2 equivalent: one box per layer, coloured by kind, with its output shape."""
     colors = {"Conv2D": "#4c72b0", "Batch Normalization": "#dd8452", "MaxPooling2D": "#55a868",
@@ -155,6 +165,7 @@ def show(fig: plt.Figure) -> None:
     plt.close(fig)
 
 
+@styled
 def cv_schematic(split_sizes: pd.DataFrame) -> plt.Figure:
     """Figure 3 equivalent: each fold's images as test / validation / training bars."""
     folds = [s for s in split_sizes["split"].unique() if s.startswith("fold")]
@@ -171,17 +182,18 @@ def cv_schematic(split_sizes: pd.DataFrame) -> plt.Figure:
                 va="center", color="white", fontsize=8)
         ax.text(total * 1.01, i, f"train {rows['train']} / val {rows['val']}", va="center",
                 fontsize=8)
-    ax.barh([], [], color=colors["train"], alpha=0.3, label="train + validation (80% / 20% of the rest)")
+    ax.barh([], [], color=colors["train"], alpha=0.15, label="train + validation (80% / 20% of the rest)")
     ax.set_yticks(range(len(folds)), [f.replace("fold-", "Fold ") for f in folds])
     ax.invert_yaxis()
     ax.set_xlim(0, total * 1.25)
     ax.set_xlabel(f"the {total} images of the composition")
-    ax.legend(loc="lower right", fontsize=8)
+    fig.legend(loc="lower center", ncol=2, fontsize=9, frameon=False)
     ax.grid(False)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
 
 
+@styled
 def fold_confusions(folds: list[tuple[np.ndarray, np.ndarray]], pooled: tuple[np.ndarray, np.ndarray]
                     ) -> plt.Figure:
     """Figure 6 equivalent: one confusion matrix per fold, and the pooled out-of-fold one."""
@@ -200,6 +212,7 @@ def fold_confusions(folds: list[tuple[np.ndarray, np.ndarray]], pooled: tuple[np
     return fig
 
 
+@styled
 def roc_curves(y_true: np.ndarray, y_prob: np.ndarray, baseline: np.ndarray | None = None) -> plt.Figure:
     """One-vs-rest ROC curve per class (solid: CNN; dashed: the baseline, if given)."""
     from sklearn.metrics import roc_auc_score, roc_curve  # noqa: PLC0415
@@ -219,6 +232,7 @@ def roc_curves(y_true: np.ndarray, y_prob: np.ndarray, baseline: np.ndarray | No
     return fig
 
 
+@styled
 def reliability_diagram(table: pd.DataFrame, ece: float) -> plt.Figure:
     """Accuracy against confidence per bin; the diagonal is perfect calibration."""
     fig, ax = plt.subplots(figsize=(5.5, 5))
@@ -233,24 +247,27 @@ def reliability_diagram(table: pd.DataFrame, ece: float) -> plt.Figure:
     return fig
 
 
+@styled
 def saliency_rows(gray: np.ndarray, maps: dict[str, np.ndarray], titles: list[str],
                   overlay) -> plt.Figure:
     """One row per image: the image, then each method's map over it (Figures 7-9 and beyond)."""
     n, cols = len(gray), 1 + len(maps)
-    fig, axes = plt.subplots(n, cols, figsize=(2.3 * cols, 2.35 * n), squeeze=False)
+    side = min(2.6, 9.0 / cols)  # at most 9 inches wide, so titles stay readable on the page
+    fig, axes = plt.subplots(n, cols, figsize=(side * cols, (side + 0.45) * n), squeeze=False)
     for i in range(n):
         axes[i, 0].imshow(gray[i], cmap="gray", vmin=0, vmax=255)
-        axes[i, 0].set_title(titles[i], fontsize=8, loc="left")
+        axes[i, 0].set_title(titles[i], fontsize=10, loc="left")
         for j, (name, m) in enumerate(maps.items(), 1):
             axes[i, j].imshow(overlay(gray[i], m[i]))
             if i == 0:
-                axes[i, j].set_title(name, fontsize=9)
+                axes[i, j].set_title(name, fontsize=11)
         for ax in axes[i]:
             ax.axis("off")
     fig.tight_layout()
     return fig
 
 
+@styled
 def sanity_curves(table: pd.DataFrame) -> plt.Figure:
     """Rank correlation with the original maps as layers are randomised from the top."""
     fig, ax = plt.subplots(figsize=(8, 4))
@@ -266,6 +283,7 @@ def sanity_curves(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@styled
 def origin_accuracy(table: pd.DataFrame, internal: float) -> plt.Figure:
     """Accuracy per external origin with its 95% interval (audit.origins), against the internal one."""
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(table)))
@@ -283,6 +301,7 @@ def origin_accuracy(table: pd.DataFrame, internal: float) -> plt.Figure:
     return fig
 
 
+@styled
 def throughput_bars(table: pd.DataFrame) -> plt.Figure:
     """Training images/s of the naive path, ours and the compute limit (Performance appendix)."""
     train = table.drop(index="inference")
@@ -296,6 +315,7 @@ def throughput_bars(table: pd.DataFrame) -> plt.Figure:
     return fig
 
 
+@styled
 def ladder_strip(members: pd.DataFrame, order: list[str], paper: float | None = None,
                  baseline: float | None = None, majority: float | None = None,
                  split_after: str | None = None, title: str = "") -> plt.Figure:
@@ -345,6 +365,7 @@ def ladder_strip(members: pd.DataFrame, order: list[str], paper: float | None = 
     return fig
 
 
+@styled
 def ladder_histories(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure:
     """Validation accuracy and learning rate per epoch, one thin line per seed, a colour per rung."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
@@ -356,6 +377,84 @@ def ladder_histories(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure:
             ax2.plot(h["epoch"], h["lr"], color=color, lw=1, alpha=0.8, label=label)
     ax1.set(xlabel="epoch", ylabel="validation accuracy (%)", ylim=(0, 100))
     ax2.set(xlabel="epoch", ylabel="learning rate", yscale="log")
-    ax1.legend(fontsize=8)
+    for ax in (ax1, ax2):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(*ax1.get_legend_handles_labels(), loc="lower center", ncol=len(histories), fontsize=9,
+               frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    return fig
+
+
+@styled
+def roc_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]],
+               baseline: tuple[np.ndarray, np.ndarray] | None = None) -> plt.Figure:
+    """One-vs-rest ROC curves, one panel per protocol (solid), the thumbnail baseline dashed."""
+    from sklearn.metrics import roc_auc_score, roc_curve  # noqa: PLC0415
+
+    fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 4.1), squeeze=False)
+    for ax, (title, (y, prob)) in zip(axes[0], studies.items()):
+        for k, cls in enumerate(CLASSES):
+            fpr, tpr, _ = roc_curve(y == k, prob[:, k])
+            ax.plot(fpr, tpr, color=COLORS[cls], label=f"{PRETTY[cls]} ({roc_auc_score(y == k, prob[:, k]):.3f})")
+            if baseline is not None:
+                bfpr, btpr, _ = roc_curve(baseline[0] == k, baseline[1][:, k])
+                ax.plot(bfpr, btpr, "--", color=COLORS[cls], lw=1)
+        ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
+        ax.set(title=title, xlabel="false-positive rate", aspect="equal")
+        ax.legend(title="class (AUC)", fontsize=8, title_fontsize=8, loc="lower right")
+    axes[0, 0].set_ylabel("sensitivity")
     fig.tight_layout()
+    return fig
+
+
+@styled
+def reliability_panels(studies: dict[str, tuple[pd.DataFrame, float]]) -> plt.Figure:
+    """Accuracy against confidence per bin, one panel per protocol, each bin labelled with its count."""
+    fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 4.1), squeeze=False)
+    for ax, (title, (table, ece)) in zip(axes[0], studies.items()):
+        ax.plot([0, 1], [0, 1], color="grey", ls=":")
+        ax.plot(table["confidence"], table["accuracy"], "o-", ms=4)
+        for _, row in table.iterrows():
+            ax.annotate(str(int(row["count"])), (row["confidence"], row["accuracy"]), fontsize=7,
+                        xytext=(3, -9), textcoords="offset points")
+        ax.set(title=f"{title}\nECE {ece:.3f}", xlabel="confidence of the predicted class",
+               xlim=(0.3, 1.02), ylim=(0, 1.02), aspect="equal")
+    axes[0, 0].set_ylabel("accuracy in the bin")
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def confusion_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]]) -> plt.Figure:
+    """Row-normalised confusion matrices, one per protocol, each cell its count and share."""
+    names = [PRETTY[c] for c in CLASSES]
+    fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 3.9), squeeze=False)
+    for i, (ax, (title, (y, pred))) in enumerate(zip(axes[0], studies.items())):
+        cm = confusion_matrix(y, pred, labels=range(len(CLASSES)))
+        share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+        text = np.array([[f"{n}\n{100 * r:.0f}%" for n, r in zip(cr, rr)] for cr, rr in zip(cm, share)])
+        sns.heatmap(share, annot=text, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
+                    xticklabels=names, yticklabels=names if i == 0 else False, annot_kws={"fontsize": 9})
+        ax.set(title=title, xlabel="predicted")
+    axes[0, 0].set_ylabel("true")
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def learning_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
+    """Paper Figure 4 for several protocols: training and validation accuracy per epoch, and the rate."""
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    palette = sns.color_palette("deep", max(len(histories), 3))
+    for color, (title, h) in zip(palette, histories.items()):
+        axes[0].plot(h["epoch"], 100 * h["accuracy"], "-", color=color, lw=1.2, label=f"{title}: training")
+        axes[0].plot(h["epoch"], 100 * h["val_accuracy"], "--", color=color, lw=1.2,
+                     label=f"{title}: validation")
+        axes[1].plot(h["epoch"], h["lr"], "-", color=color, lw=1.2)
+    axes[0].set(xlabel="epoch", ylabel="accuracy (%)", ylim=(0, 100))
+    axes[1].set(xlabel="epoch", ylabel="learning rate", yscale="log")
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.2, 1, 1))
     return fig

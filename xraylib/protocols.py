@@ -141,3 +141,76 @@ def over_seeds(table: pd.DataFrame, protocol: str, measure: str = "initial") -> 
 def separated(table: pd.DataFrame, better: str, worse: str, measure: str = "initial") -> bool:
     """Whether every seed of `better` scored above every seed of `worse` (a claim seeds can carry)."""
     return table.loc[better, f"{measure} seed range"][0] > table.loc[worse, f"{measure} seed range"][1]
+
+
+# The Results chapter's tables: every protocol through the same analysis.
+
+def _studies(protocols: dict[str, Protocol]) -> dict[str, record.Record]:
+    return {p.title: p.study for p in protocols.values()}
+
+
+def results_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
+    """Each protocol's one study beside the paper: accuracy and macro F1 on the initial test set
+    (Wilson / bootstrap intervals), and in cross-validation pooled and as the folds' mean and SD
+    (the paper's Table 2 averages its folds)."""
+    rows = [{"protocol": "reported by the paper", "initial accuracy": paper.INITIAL_ACCURACY / 100,
+             "initial macro F1": paper.INITIAL_F1 / 100, "CV accuracy, pooled": np.nan,
+             "CV accuracy, mean of folds": paper.CV_MEAN_ACCURACY / 100,
+             "CV accuracy, SD of folds": paper.TABLE2["accuracy"].std(ddof=1) / 100,
+             "CV macro F1, mean of folds": paper.CV_MEAN_F1 / 100}]
+    for title, study in _studies(protocols).items():
+        folds = study.table()
+        rows.append({"protocol": title,
+                     "initial accuracy": evaluate.accuracy(study.initial.y_true, study.initial.y_prob),
+                     "initial macro F1": evaluate.macro_f1_estimate(study.initial.y_true, study.initial.y_prob),
+                     "CV accuracy, pooled": evaluate.accuracy(*study.pooled()),
+                     "CV accuracy, mean of folds": folds.loc["mean", "accuracy"] / 100,
+                     "CV accuracy, SD of folds": folds.loc["SD", "accuracy"] / 100,
+                     "CV macro F1, mean of folds": folds.loc["mean", "f1"] / 100})
+    return pd.DataFrame(rows).set_index("protocol")
+
+
+def uncertainty_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
+    """Three sizes of uncertainty per protocol, in accuracy points: the half-width of one study's
+    95% test-sampling interval, the SD over its five folds, and the SD over recorded seeds."""
+    rows = []
+    for p in protocols.values():
+        acc = evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob)
+        init_seeds, cv_seeds = p.seed_accuracies("initial"), p.seed_accuracies("cv")
+        rows.append({"protocol": p.title,
+                     "initial: half-width of the 95% interval": 100 * (acc.high - acc.low) / 2,
+                     "initial: SD over seeds": init_seeds.std(ddof=1) if len(init_seeds) > 1 else np.nan,
+                     "seeds (initial)": len(init_seeds),
+                     "CV: SD over folds": p.study.table().loc["SD", "accuracy"],
+                     "CV: SD over seeds (pooled)": cv_seeds.std(ddof=1) if len(cv_seeds) > 1 else np.nan,
+                     "seeds (CV)": len(cv_seeds)})
+    return pd.DataFrame(rows).set_index("protocol")
+
+
+def per_class(protocols: dict[str, Protocol]) -> pd.DataFrame:
+    """Sensitivity, specificity, PPV and NPV per class on each study's pooled out-of-fold predictions."""
+    from .config import CLASS_NAMES  # noqa: PLC0415
+
+    parts = {}
+    for title, study in _studies(protocols).items():
+        y, prob = study.pooled()
+        est = evaluate.per_class_estimates(y, prob.argmax(1))
+        parts[title] = est.rename(index=CLASS_NAMES)
+    return pd.concat(parts, names=["protocol", "class"])
+
+
+def against_baseline(protocols: dict[str, Protocol], baseline: record.Record) -> pd.DataFrame:
+    """Each study's pooled predictions against the thumbnail baseline's on the same images:
+    the paired accuracy difference (bootstrap interval) and the exact McNemar test."""
+    y_b, p_b = baseline.pooled()
+    rows = []
+    for title, study in _studies(protocols).items():
+        y, prob = study.pooled()
+        if not np.array_equal(y, y_b):  # same splits, same fold order: the labels line up exactly
+            raise ValueError(f"{title}: its folds' test images are not the baseline's")
+        test = evaluate.mcnemar(y, prob.argmax(1), p_b.argmax(1))
+        rows.append({"protocol": title, "accuracy minus the baseline's": evaluate.paired_difference(y, prob, p_b),
+                     "images only the network gets right": test["a_only_right"],
+                     "images only the baseline gets right": test["b_only_right"],
+                     "McNemar p": test["p_value"]})
+    return pd.DataFrame(rows).set_index("protocol")
