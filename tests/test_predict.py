@@ -329,8 +329,8 @@ def test_evaluate_refuses_rows_leaving_the_folder_and_scores_the_rest(stored, tm
         _png(root / "images" / f"{label}.png", i)
     os.mkfifo(root / "images" / "fifo.png")
     rows = [(f"images/{c}.png", c, "") for c in CLASSES] + [
-        ("/dev/zero", "covid", ""), (str(elsewhere), "covid", ""), ("../elsewhere/x.png", "covid", ""),
-        ("images/fifo.png", "normal", "")]
+        ("/dev/zero", "covid", ""), (str(elsewhere), "covid", ""),
+        ("../elsewhere/x.png", "covid", ""), ("images/fifo.png", "normal", "")]
     _manifest(root, rows)
     code = no_hang(main, ["evaluate", "--data", str(root), "--profile", "quick", "--json"])
     out, err = capsys.readouterr()
@@ -362,7 +362,8 @@ def test_evaluate_and_predict_name_a_decompression_bomb_and_score_the_good_image
     for i, label in enumerate(CLASSES):
         _png(root / "images" / f"{label}.png", i)
     shutil.copy(bomb_png, root / "images" / "bomb.png")
-    _manifest(root, [(f"images/{c}.png", c, "") for c in CLASSES] + [("images/bomb.png", "covid", "")])
+    _manifest(root, [(f"images/{c}.png", c, "") for c in CLASSES]
+              + [("images/bomb.png", "covid", "")])
     assert main(["evaluate", "--data", str(root), "--profile", "quick", "--json"]) == 1
     report = json.loads(capsys.readouterr().out)
     assert report["overall"]["n"] == 3

@@ -275,7 +275,8 @@ def test_mark_latest_replaces_the_pointer_atomically(stored, monkeypatch):
     pointer = stored.parent / "tiny-quick.latest"
     replaced = []
     real = os.replace
-    monkeypatch.setattr(os, "replace", lambda src, dst: replaced.append((src, dst)) or real(src, dst))
+    monkeypatch.setattr(os, "replace",
+                        lambda src, dst: replaced.append((src, dst)) or real(src, dst))
     other = stored.with_name("tiny-quick-ffffffffffffffff")
     assert runs.mark_latest(other)
     ((src, dst),) = replaced

@@ -76,7 +76,8 @@ def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
     df = xdata.load_manifest(root)
     problems = xdata.manifest_problems(df)
     if problems:  # a table that cannot be scored as it is: unknown labels, duplicates, ...
-        shown = f" {problems[0]}" if len(problems) == 1 else "".join(f"\n  {p}" for p in problems[:20])
+        shown = (f" {problems[0]}" if len(problems) == 1
+                 else "".join(f"\n  {p}" for p in problems[:20]))
         raise xdata.DataError(f"cannot evaluate {root}:{shown}")
     gray, ok, errors = decode_many(list(df["file"]), profile.image_size, Path(df.attrs["root"]))
     if not ok:  # nothing to report on (the metrics need at least one image)

@@ -198,7 +198,8 @@ def check_run(path: Path) -> str | None:
     for name, digest in sums.items():
         file = path / name
         if not file.is_file():
-            return f"{name} is not a regular file" if os.path.lexists(file) else f"{name} is missing"
+            return (f"{name} is not a regular file" if os.path.lexists(file)
+                    else f"{name} is missing")
         try:
             if _sha(file) != digest:
                 return f"{name} is truncated or altered"
