@@ -6,7 +6,11 @@ data; where the data are expected (CI=true, or XRAYLIB_REQUIRE_DATA=1) missing d
 """
 from __future__ import annotations
 
+import builtins
+import errno
+import io
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -155,3 +159,92 @@ def paper() -> config.Profile:
 def real_comp(real_df, paper) -> pd.DataFrame:
     """The paper's 289 / 550 / 550 composition of the real data set."""
     return data.paper_composition(real_df, paper)
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile files and faults (issue 16): a bomb, a guard against hangs, a read-only folder
+
+
+@pytest.fixture(scope="session")
+def bomb_png(tmp_path_factory) -> Path:
+    """A decompression bomb: a 388 KB PNG of 20000 x 20000 pixels (400 MB decoded), made once."""
+    path = tmp_path_factory.mktemp("bomb") / "bomb.png"
+    Image.new("L", (20000, 20000)).save(path)
+    return path
+
+
+@pytest.fixture
+def no_hang():
+    """no_hang(fn, *args): fn's result, failing the test (not hanging it) if it runs past 20 s.
+
+    It runs in a daemon thread, so a read blocked on a FIFO cannot keep pytest from exiting.
+    """
+    def run(fn, *args, seconds: float = 20):
+        box = {}
+
+        def target():
+            try:
+                box["value"] = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - handed back to the test
+                box["error"] = exc
+
+        thread = threading.Thread(target=target, daemon=True)
+        thread.start()
+        thread.join(seconds)
+        if thread.is_alive():
+            pytest.fail(f"{getattr(fn, '__name__', fn)} still running after {seconds} s: it hangs")
+        if "error" in box:
+            raise box["error"]
+        return box.get("value")
+    return run
+
+
+@pytest.fixture
+def read_only(monkeypatch):
+    """read_only(folder) makes every write under `folder` fail with EROFS, as on a read-only
+    mount, and returns the list of the writes tried (so a test can also require none at all).
+
+    Tests run as root, where chmod does not stop writes: so writes are refused here instead, at
+    the calls that Python, pathlib, tempfile and NumPy write through (open, os.open, os.replace,
+    os.rename, os.mkdir, os.unlink, os.remove, os.rmdir).
+    """
+    def guard(folder: Path) -> list[tuple[str, str]]:
+        roots = {os.path.abspath(folder), os.path.realpath(folder)}
+        attempts: list[tuple[str, str]] = []
+
+        def under(path) -> bool:
+            if not isinstance(path, (str, bytes, os.PathLike)):
+                return False  # a file descriptor or a file object
+            full = os.path.abspath(os.fsdecode(path))
+            return any(full == r or full.startswith(r + os.sep) for r in roots)
+
+        def refuse(what: str, path) -> None:
+            attempts.append((what, os.fsdecode(path)))
+            raise OSError(errno.EROFS, "Read-only file system", os.fsdecode(path))
+
+        real_open, real_os_open = builtins.open, os.open
+
+        def fake_open(file, mode="r", *args, **kwargs):
+            if any(c in mode for c in "wax+") and under(file):
+                refuse("open", file)
+            return real_open(file, mode, *args, **kwargs)
+
+        def fake_os_open(path, flags, *args, **kwargs):
+            writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+            if flags & writes and under(path):
+                refuse("os.open", path)
+            return real_os_open(path, flags, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", fake_open)
+        monkeypatch.setattr(io, "open", fake_open)
+        monkeypatch.setattr(os, "open", fake_os_open)
+        for name in ("replace", "rename", "mkdir", "unlink", "remove", "rmdir"):
+            def fake(path, *args, _real=getattr(os, name), _name=name, **kwargs):
+                if _name == "mkdir" and os.path.lexists(path):  # EEXIST comes before EROFS
+                    raise FileExistsError(errno.EEXIST, "File exists", os.fsdecode(path))
+                if under(path) or (args and under(args[0])):
+                    refuse(f"os.{_name}", path)
+                return _real(path, *args, **kwargs)
+            monkeypatch.setattr(os, name, fake)
+        return attempts
+    return guard

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -98,3 +99,103 @@ def test_data_where_exits_1_naming_the_folder_it_cannot_find(tmp_path, monkeypat
     assert main(["data", "where"]) == 1
     out = capsys.readouterr().out
     assert f"covid-xray: {tmp_path.resolve()}" in out and "external: not found" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# data verify decodes every image and checks the table; errors as JSON; outputs checked before
+# the work; a read-only cache serves a load (issue 16)
+
+
+def test_data_verify_exits_1_naming_text_truncated_empty_and_bomb_pngs(make_root, bomb_png,
+                                                                       capsys):
+    import shutil  # noqa: PLC0415
+
+    root = make_root(GOOD + [{"file": f"images/covid/{n}.png", "label": "covid"}
+                             for n in ("text", "truncated", "empty", "bomb")])
+    good = (root / "images/covid/a.png").read_bytes()
+    (root / "images/covid/text.png").write_text("not an image\n")
+    (root / "images/covid/truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "images/covid/empty.png").write_bytes(b"")
+    shutil.copy(bomb_png, root / "images/covid/bomb.png")
+    _with_hashes(root)  # the hashes match: only decoding finds these
+    assert main(["data", "verify", "--data", str(root)]) == 1
+    err = capsys.readouterr().err
+    for name in ("text", "truncated", "empty", "bomb"):
+        assert f"ERROR {root}/images/covid/{name}.png: " in err
+    assert "4 problem(s) found" in err
+
+
+def test_data_verify_exits_1_for_one_file_listed_twice_with_two_labels(make_root, capsys):
+    root = make_root(GOOD + [dict(GOOD[0], label="normal", write=False)])
+    assert main(["data", "verify", "--data", str(root), "--no-sha256"]) == 1
+    assert "images/covid/a.png: listed 2 times with conflicting labels" in capsys.readouterr().err
+
+
+def test_data_verify_exits_1_for_a_manifest_without_rows(tmp_path, capsys):
+    (tmp_path / "manifest.csv").write_text("file,label\n")
+    assert main(["data", "verify", "--data", str(tmp_path)]) == 1
+    assert "no images listed" in capsys.readouterr().err
+
+
+def test_data_verify_names_a_symlink_loop_under_images_and_exits_1(tmp_path, write_image, capsys):
+    for label in ("covid", "viral_pneumonia", "normal"):
+        write_image(tmp_path / "images" / label / "a.png", np.zeros((4, 4), np.uint8))
+    (tmp_path / "images" / "normal" / "loop.png").symlink_to("loop.png")
+    assert main(["data", "verify", "--data", str(tmp_path)]) == 1
+    assert "loop.png: is a symlink loop" in capsys.readouterr().err
+
+
+def test_data_verify_json_of_a_missing_folder_prints_a_json_error_and_exits_2(capsys):
+    assert main(["data", "verify", "--data", "/nonexistent", "--json"]) == 2
+    out, err = capsys.readouterr()
+    error = json.loads(out)
+    assert "/nonexistent" in error["error"] and err == f"error: {error['error']}\n"
+
+
+def test_a_usage_error_with_json_prints_a_json_error_and_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["splits", "--profile", "huge", "--json"])
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert "invalid choice: 'huge'" in json.loads(out)["error"] and "invalid choice" in err
+
+
+def test_record_out_naming_a_folder_exits_2_before_building_the_record(tmp_path, monkeypatch,
+                                                                       capsys):
+    from xraylib import record  # noqa: PLC0415
+
+    monkeypatch.setattr(record, "build_record", lambda *a, **k: pytest.fail("work began first"))
+    assert main(["record", "--profile", "quick", "--out", str(tmp_path)]) == 2
+    assert capsys.readouterr().err.startswith(f"error: --out {tmp_path} is a folder")
+
+
+def test_record_that_cannot_be_written_is_kept_in_a_file_the_error_names(tmp_path, monkeypatch,
+                                                                         capsys):
+    import os  # noqa: PLC0415
+    import re  # noqa: PLC0415
+
+    from xraylib import record  # noqa: PLC0415
+
+    monkeypatch.setattr(record, "build_record", lambda *a, **k: {"profile": "quick", "runs": {}})
+    out = tmp_path / "rec.json"
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    assert main(["record", "--profile", "quick", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    kept = re.search(r"the result is kept in (\S+)$", err.strip()).group(1)
+    assert json.loads(open(kept).read()) == {"profile": "quick", "runs": {}}
+    os.unlink(kept)
+    assert not out.exists() and not list(tmp_path.glob("*.partial"))
+
+
+def test_train_loads_the_pinned_run_from_a_read_only_cache(real_root, cache, read_only, capsys):
+    (cache / "runs").mkdir(parents=True)  # a cache that was used, then mounted read-only
+    attempts = read_only(cache)
+    assert main(["train", "--profile", "quick", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["loaded_from_store"] is True
+    assert [a[0] for a in attempts] == ["open"]  # only the .latest pointer was tried, and refused
+    assert err.startswith("warning: cannot mark initial-quick-") and len(err.splitlines()) == 1

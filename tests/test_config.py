@@ -133,6 +133,14 @@ def test_cache_dir_honours_xraylib_cache_env_and_creates_it(tmp_path, monkeypatc
     assert folder.is_dir()
 
 
+def test_cache_dir_naming_a_file_raises_not_a_directory_naming_it(tmp_path, monkeypatch):
+    file = tmp_path / "cache"
+    file.write_text("")
+    monkeypatch.setenv(config.CACHE_ENV, str(file))
+    with pytest.raises(NotADirectoryError, match=f"cache folder {file} is not a folder"):
+        config.cache_dir()
+
+
 def test_profile_key_is_stable_for_equal_profiles():
     p = config.get_profile("paper")
     assert p.key() == dataclasses.replace(p).key()

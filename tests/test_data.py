@@ -3,6 +3,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
+import shutil
+import socket
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -408,3 +412,231 @@ def test_paper_composition_too_few_images_raises_data_error(make_root, paper):
     root = make_root([{"file": "c.png", "label": "covid"}])
     with pytest.raises(DataError, match="covid"):
         data.paper_composition(data.read_dataset(root), paper)
+
+
+# ---------------------------------------------------------------------------------------------
+# The safe path every image takes (issue 16): regular files of bounded size, inside the folder,
+# PNG or JPEG of bounded pixel count; a bad file is a DataError naming it, never a hang or crash
+
+
+def test_read_file_refuses_a_fifo_at_once_naming_it(tmp_path, no_hang):
+    fifo = tmp_path / "x.png"
+    os.mkfifo(fifo)  # no writer: a plain read would block forever
+    with pytest.raises(DataError, match="FIFO") as info:
+        no_hang(data.read_file, fifo)
+    assert str(fifo) in str(info.value)
+
+
+def test_read_file_refuses_dev_zero_as_a_character_device():
+    with pytest.raises(DataError, match="/dev/zero: is a character device"):
+        data.read_file("/dev/zero")
+
+
+def test_read_file_refuses_a_socket(tmp_path):
+    path = tmp_path / "s.png"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(path))
+        with pytest.raises(DataError, match="socket"):
+            data.read_file(path)
+
+
+def test_read_file_refuses_a_directory(tmp_path):
+    with pytest.raises(DataError, match="is a directory"):
+        data.read_file(tmp_path)
+
+
+def test_read_file_refuses_a_file_over_the_size_limit(tmp_path):
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\0" * 101)
+    with pytest.raises(DataError, match="over the 100-byte limit"):
+        data.read_file(path, limit=100)
+    assert data.read_file(path, limit=101) == b"\0" * 101
+
+
+def test_decode_gray_of_a_decompression_bomb_raises_data_error_naming_it(bomb_png):
+    with pytest.raises(DataError, match="decompression bomb") as info:
+        data.decode_gray(bomb_png, 8)
+    assert str(bomb_png) in str(info.value)
+
+
+def test_open_image_refuses_an_image_over_max_pixels_before_decoding_it(tmp_path, write_image,
+                                                                        monkeypatch):
+    blob = write_image(tmp_path / "a.png", np.zeros((20, 30), np.uint8)).read_bytes()
+    monkeypatch.setattr(data, "MAX_PIXELS", 599)
+    monkeypatch.setattr(Image.Image, "load", lambda self: pytest.fail("decoded an oversized image"))
+    with pytest.raises(DataError, match="30x20 pixels is over the limit of 599"):
+        data.open_image(blob, "a.png")
+
+
+def test_open_image_refuses_a_format_other_than_png_or_jpeg(tmp_path, write_image):
+    blob = write_image(tmp_path / "a.bmp", np.zeros((4, 4), np.uint8)).read_bytes()
+    with pytest.raises(DataError, match="a.bmp: cannot be decoded \\(not a PNG or JPEG image\\)"):
+        data.open_image(blob, "a.bmp")
+
+
+def test_decode_message_gives_no_manifest_advice(tmp_path):
+    path = tmp_path / "text.png"
+    path.write_text("not an image\n")
+    with pytest.raises(DataError) as info:
+        data.decode_gray(path, 8)
+    assert "manifest" not in str(info.value) and "replace it" in str(info.value)
+
+
+@pytest.mark.parametrize("file, reason", [("/dev/zero", "absolute path"),
+                                          ("../x.png", "outside the data folder"),
+                                          ("images/../../x.png", "outside the data folder"),
+                                          ("", "empty file name")])
+def test_manifest_path_refuses_a_row_leaving_the_data_folder(tmp_path, file, reason):
+    with pytest.raises(DataError, match=reason):
+        data.manifest_path(tmp_path, file)
+
+
+def test_manifest_path_refuses_a_symlink_leading_out_of_the_folder(tmp_path):
+    root = tmp_path / "root"
+    root.mkdir()
+    (root / "zero.png").symlink_to("/dev/zero")
+    with pytest.raises(DataError, match="outside the data folder.*/dev/zero"):
+        data.manifest_path(root.resolve(), "zero.png")
+
+
+def test_manifest_path_of_a_symlink_loop_raises_data_error(tmp_path):
+    (tmp_path / "loop.png").symlink_to("loop.png")
+    with pytest.raises(DataError, match="symlink loop"):
+        data.manifest_path(tmp_path.resolve(), "loop.png")
+
+
+def test_manifest_path_keeps_a_row_inside_the_folder(tmp_path):
+    assert data.manifest_path(tmp_path, "images/covid/a.png") == tmp_path / "images/covid/a.png"
+
+
+def test_validate_manifest_with_decode_names_text_truncated_empty_and_bomb_pngs(
+        make_root, write_image, bomb_png, tmp_path):
+    rows = [{"file": f"images/covid/{n}.png", "label": "covid"}
+            for n in ("good", "text", "truncated", "empty", "bomb")]
+    root = make_root(rows)
+    good = (root / "images/covid/good.png").read_bytes()
+    (root / "images/covid/text.png").write_text("not an image\n")
+    (root / "images/covid/truncated.png").write_bytes(good[: len(good) // 2])
+    (root / "images/covid/empty.png").write_bytes(b"")
+    shutil.copy(bomb_png, root / "images/covid/bomb.png")
+    df = data.load_manifest(root)
+    assert data.validate_manifest(df) == []  # without decoding, only the table and the stat
+    problems = data.validate_manifest(df, decode=True)
+    assert [p.split(": ")[0].rsplit("/", 1)[1] for p in problems] == [
+        "text.png", "truncated.png", "empty.png", "bomb.png"]
+    assert "decompression bomb" in problems[3] and "empty" in problems[2]
+
+
+def test_manifest_problems_names_a_file_listed_twice_with_two_labels(make_root):
+    root = make_root([{"file": "images/a.png", "label": "covid"},
+                      {"file": "images/./a.png", "label": "normal", "write": False}])
+    problems = data.manifest_problems(data.load_manifest(root))
+    assert problems == ["images/a.png: listed 2 times with conflicting labels ['covid', "
+                        "'normal']; keep one row with the right label"]
+
+
+def test_manifest_problems_names_a_file_listed_twice_with_one_label(make_root):
+    root = make_root([{"file": "images/a.png", "label": "covid"},
+                      {"file": "images/a.png", "label": "covid", "write": False}])
+    assert data.manifest_problems(data.load_manifest(root)) == [
+        "images/a.png: listed 2 times; keep one row"]
+
+
+def test_manifest_problems_of_a_manifest_without_rows_says_no_images(tmp_path):
+    (tmp_path / "manifest.csv").write_text("file,label\n")
+    (problem,) = data.manifest_problems(data.load_manifest(tmp_path))
+    assert "no images listed" in problem
+
+
+@pytest.mark.parametrize("value", data.RESERVED_DATASETS)
+def test_manifest_problems_names_a_dataset_value_the_report_reserves(make_root, value):
+    root = make_root([{"file": "a.png", "label": "covid", "dataset": value},
+                      {"file": "b.png", "label": "covid", "dataset": "site-a"}])
+    (problem,) = data.manifest_problems(data.load_manifest(root))
+    assert f"dataset value {value!r} is reserved" in problem
+
+
+def test_read_dataset_refuses_a_manifest_with_a_file_listed_twice(make_root):
+    root = make_root([{"file": "a.png", "label": "covid"},
+                      {"file": "a.png", "label": "normal", "write": False}])
+    with pytest.raises(DataError, match="conflicting labels"):
+        data.read_dataset(root)
+
+
+def test_validate_manifest_names_a_symlink_loop_under_images(tmp_path, write_image):
+    for label in config.CLASSES:
+        write_image(tmp_path / "images" / label / "a.png", np.zeros((4, 4), np.uint8))
+    (tmp_path / "images" / "covid" / "loop.png").symlink_to("loop.png")
+    problems = data.validate_manifest(data.load_manifest(tmp_path), decode=True)
+    assert len(problems) == 1 and "loop.png: is a symlink loop" in problems[0]
+
+
+def test_validate_manifest_names_a_fifo_and_a_device_listed_in_the_manifest(make_root, no_hang):
+    root = make_root([{"file": "fifo.png", "label": "covid", "write": False},
+                      {"file": "zero.png", "label": "covid", "write": False},
+                      {"file": "ok.png", "label": "covid"}])
+    os.mkfifo(root / "fifo.png")
+    os.mknod(root / "zero.png", 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # /dev/zero's numbers
+    problems = no_hang(data.validate_manifest, data.load_manifest(root), True, True)
+    assert len(problems) == 2
+    assert "fifo.png: is a FIFO" in problems[0] and "zero.png: is a character device" in problems[1]
+
+
+def test_load_manifest_refuses_a_manifest_that_is_a_fifo(tmp_path, no_hang):
+    os.mkfifo(tmp_path / "manifest.csv")
+    with pytest.raises(DataError, match="manifest.csv: is a FIFO .*, not a manifest"):
+        no_hang(data.load_manifest, tmp_path)
+
+
+def test_load_manifest_of_a_binary_manifest_raises_data_error_naming_it(tmp_path):
+    (tmp_path / "manifest.csv").write_bytes(b"file,label\n\xff\xfe\x00a,\x9c\n")
+    with pytest.raises(DataError, match="manifest.csv: not a readable CSV"):
+        data.load_manifest(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------
+# The decoded-image cache is verified (shape, dtype, content hash) and never required writable
+
+
+def test_load_gray_rebuilds_a_cache_file_with_flipped_pixels(tmp_path, write_image, cache):
+    paths = _two_images(tmp_path, write_image)
+    first = data.load_gray(paths, 8, progress=False)
+    (cached,) = (cache / "decoded").glob("*.npy")
+    flipped = first.copy()
+    flipped[0, 0, 0] ^= 0xFF
+    with open(cached, "wb") as f:
+        np.save(f, flipped)  # a valid .npy of the right shape and dtype, wrong content
+    np.testing.assert_array_equal(data.load_gray(paths, 8, progress=False), first)
+    np.testing.assert_array_equal(np.load(cached), first)
+
+
+def test_load_gray_rebuilds_a_cache_file_whose_hash_is_missing(tmp_path, write_image, cache,
+                                                               monkeypatch):
+    paths = _two_images(tmp_path, write_image)
+    data.load_gray(paths, 8, progress=False)
+    (digest,) = (cache / "decoded").glob("*.sha256")
+    digest.unlink()
+    decoded = []
+    real = data.decode_gray
+    monkeypatch.setattr(data, "decode_gray", lambda *a: decoded.append(1) or real(*a))
+    data.load_gray(paths, 8, progress=False)
+    assert len(decoded) == 2 and digest.exists()
+
+
+def test_load_gray_from_a_verified_cache_writes_nothing(tmp_path, write_image, cache, read_only):
+    paths = _two_images(tmp_path, write_image)
+    first = data.load_gray(paths, 8, progress=False)
+    attempts = read_only(cache)
+    np.testing.assert_array_equal(data.load_gray(paths, 8, progress=False), first)
+    assert attempts == []
+
+
+def test_load_gray_on_a_read_only_cache_warns_and_returns_the_images(tmp_path, write_image, cache,
+                                                                     read_only, capsys):
+    paths = _two_images(tmp_path, write_image)
+    cache.mkdir()
+    attempts = read_only(cache)
+    out = data.load_gray(paths, 8, progress=False)
+    assert out.shape == (2, 8, 8) and attempts
+    err = capsys.readouterr().err
+    assert err.startswith("warning: decoded images not stored in") and len(err.splitlines()) == 1

@@ -6,6 +6,7 @@ tests check the plumbing (files in, rows and reports out, errors named), not the
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -292,3 +293,154 @@ def test_python_m_xraylib_predict_from_a_cold_start_prints_only_the_table(stored
     assert done.returncode == 0, done.stderr
     assert _table(done.stdout)["file"].tolist() == [images[0]]
     assert done.stderr == ""  # no TensorFlow start-up lines
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile and clumsy input (issue 16): nothing hangs, crashes or escapes the data folder, every
+# bad file is named with its reason, the others are still scored, no result is lost to --out
+
+
+def _png(path: Path, value: int = 100) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    noise = np.random.default_rng(value).integers(0, 256, (32, 32), np.uint8)
+    Image.fromarray(noise).save(path)
+    return path
+
+
+def _manifest(root: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A data folder with a manifest of (file, label, dataset) rows; files are written by caller."""
+    root.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["file", "label", "dataset"]).to_csv(root / "manifest.csv",
+                                                                    index=False)
+    return root
+
+
+def test_evaluate_refuses_rows_leaving_the_folder_and_scores_the_rest(stored, tmp_path, capsys,
+                                                                      no_hang):
+    elsewhere = _png(tmp_path / "elsewhere" / "x.png")
+    root = tmp_path / "root"
+    for i, label in enumerate(CLASSES):
+        _png(root / "images" / f"{label}.png", i)
+    os.mkfifo(root / "images" / "fifo.png")
+    rows = [(f"images/{c}.png", c, "") for c in CLASSES] + [
+        ("/dev/zero", "covid", ""), (str(elsewhere), "covid", ""),
+        ("../elsewhere/x.png", "covid", ""), ("images/fifo.png", "normal", "")]
+    _manifest(root, rows)
+    code = no_hang(main, ["evaluate", "--data", str(root), "--profile", "quick", "--json"])
+    out, err = capsys.readouterr()
+    report = json.loads(out)
+    assert code == 1 and report["overall"]["n"] == 3
+    files = report["unreadable"]["files"]
+    assert [f.split(": ")[0] for f in files] == [
+        "/dev/zero", str(elsewhere), "../elsewhere/x.png", str(root / "images" / "fifo.png")]
+    assert "absolute path" in files[0] and "absolute path" in files[1]
+    assert "outside the data folder" in files[2] and "FIFO" in files[3]
+    assert len(err.strip().splitlines()) == 4
+
+
+def test_predict_names_dev_zero_and_a_fifo_and_predicts_the_good_file(stored, tmp_path, capsys,
+                                                                     no_hang):
+    good = str(_png(tmp_path / "good.png"))
+    fifo = tmp_path / "fifo.png"
+    os.mkfifo(fifo)
+    code = no_hang(main, ["predict", "/dev/zero", str(fifo), good, "--profile", "quick", "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert code == 1 and [r["file"] for r in result["predictions"]] == [good]
+    assert result["errors"][0].startswith("/dev/zero: is a character device")
+    assert result["errors"][1].startswith(f"{fifo}: is a FIFO")
+
+
+def test_evaluate_and_predict_name_a_decompression_bomb_and_score_the_good_images(
+        stored, tmp_path, bomb_png, capsys):
+    root = tmp_path / "root"
+    for i, label in enumerate(CLASSES):
+        _png(root / "images" / f"{label}.png", i)
+    shutil.copy(bomb_png, root / "images" / "bomb.png")
+    _manifest(root, [(f"images/{c}.png", c, "") for c in CLASSES]
+              + [("images/bomb.png", "covid", "")])
+    assert main(["evaluate", "--data", str(root), "--profile", "quick", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["overall"]["n"] == 3
+    (bad,) = report["unreadable"]["files"]
+    assert bad.startswith(str(root / "images" / "bomb.png")) and "decompression bomb" in bad
+
+    assert main(["predict", str(root / "images" / "covid.png"), str(bomb_png), "--profile", "quick",
+                 "--json"]) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert len(result["predictions"]) == 1 and "decompression bomb" in result["errors"][0]
+
+
+@pytest.mark.parametrize("value", ["overall", "unreadable"])
+def test_evaluate_of_a_manifest_with_a_reserved_dataset_value_exits_2_naming_it(stored, tmp_path,
+                                                                               capsys, value):
+    root = tmp_path / "root"
+    for i, label in enumerate(CLASSES):
+        _png(root / "images" / f"{label}.png", i)
+    _manifest(root, [(f"images/{c}.png", c, value if c == "covid" else "site-a") for c in CLASSES])
+    assert main(["evaluate", "--data", str(root), "--profile", "quick"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and f"dataset value {value!r} is reserved" in err
+
+
+def test_evaluate_of_a_manifest_listing_one_file_twice_exits_2_naming_it(stored, tmp_path, capsys):
+    root = tmp_path / "root"
+    _png(root / "images" / "a.png")
+    _manifest(root, [("images/a.png", "covid", ""), ("images/a.png", "normal", "")])
+    assert main(["evaluate", "--data", str(root), "--profile", "quick"]) == 2
+    assert "images/a.png: listed 2 times with conflicting labels" in capsys.readouterr().err
+
+
+def test_predict_of_a_missing_file_says_not_found_without_manifest_advice(stored, tmp_path,
+                                                                         capsys):
+    missing = tmp_path / "missing.png"
+    code, result, _ = _predict_json(capsys, str(missing), str(_png(tmp_path / "good.png")))
+    assert code == 1
+    assert result["errors"] == [f"{missing}: file not found"]
+
+
+def test_predict_out_naming_an_existing_file_exits_2_before_loading_the_model(
+        stored, tmp_path, capsys, monkeypatch):
+    from xraylib import train  # noqa: PLC0415
+
+    existing = tmp_path / "maps.png"
+    existing.write_text("keep me")
+    monkeypatch.setattr(train, "latest_model", lambda *a: pytest.fail("work began before --out "
+                                                                      "was checked"))
+    code = main(["predict", str(_png(tmp_path / "good.png")), "--out", str(existing),
+                 "--profile", "quick", "--json"])
+    out, err = capsys.readouterr()
+    assert code == 2 and "is an existing file, not a folder" in json.loads(out)["error"]
+    assert err.startswith(f"error: --out {existing}") and existing.read_text() == "keep me"
+
+
+def test_predict_still_prints_every_prediction_when_a_heat_map_cannot_be_written(
+        stored, tmp_path, capsys, monkeypatch):
+    good = [str(_png(tmp_path / f"{n}.png", i)) for i, n in enumerate(("a", "b"))]
+
+    def disk_full(self, fp, *args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    code, result, err = _predict_json(capsys, *good, "--out", str(tmp_path / "maps"))
+    assert code == 1
+    assert [r["file"] for r in result["predictions"]] == good
+    assert [r["heatmap"] for r in result["predictions"]] == ["", ""]
+    assert len(result["errors"]) == 2 and "No space left on device" in result["errors"][0]
+
+
+def test_predict_json_without_a_stored_run_prints_a_json_error_and_exits_2(cache, tmp_path, capsys):
+    assert main(["predict", str(_png(tmp_path / "a.png")), "--profile", "quick", "--json"]) == 2
+    out, err = capsys.readouterr()
+    error = json.loads(out)
+    assert error["error"].startswith("no stored 'initial' run for profile 'quick'")
+    assert err == f"error: {error['error']}\n"
+
+
+def test_predict_with_xraylib_cache_naming_a_file_exits_2_naming_it(tmp_path, monkeypatch, capsys):
+    not_a_folder = tmp_path / "cache-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv(config.CACHE_ENV, str(not_a_folder))
+    assert main(["predict", str(_png(tmp_path / "a.png")), "--profile", "quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cache folder {not_a_folder} is not a folder") and \
+        len(err.splitlines()) == 1

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import numpy as np
 import pandas as pd
@@ -217,3 +219,115 @@ def test_every_run_the_chapters_read_is_pinned_for_the_current_quick_profile(rea
         found = runs.find_run(train.run_path(name, profile, comp, split))
         assert found.parent == runs.pinned_dir() and runs.check_run(found) is None, (
             f"{name} of the quick profile is not pinned in records/runs: run `make pin`")
+
+
+# ---------------------------------------------------------------------------------------------
+# Damaged runs, the pointer, leftovers and read-only caches (issue 16)
+
+
+def _recompute_checksums(path) -> None:
+    """What a careless repair does: checksums made to match whatever the files now hold."""
+    sums = {name: runs._sha(path / name) for name in FILES}
+    (path / runs.CHECKSUMS).write_text(json.dumps(sums))
+
+
+def test_check_run_of_a_checksum_list_with_a_flipped_byte_says_corrupt(stored):
+    sums = bytearray((stored / runs.CHECKSUMS).read_bytes())
+    sums[1] ^= 0xFF  # no longer UTF-8: once a UnicodeDecodeError traceback
+    (stored / runs.CHECKSUMS).write_bytes(bytes(sums))
+    assert runs.check_run(stored) == "checksum list is corrupt"
+
+
+@pytest.mark.parametrize("content", ["null", "[]", '{"model.keras": 5}',
+                                     '{"../../etc/passwd": "00"}'])
+def test_check_run_of_a_checksum_list_that_is_not_a_map_of_names_to_hashes_says_corrupt(
+        stored, content):
+    (stored / runs.CHECKSUMS).write_text(content)  # `null` once gave a TypeError traceback
+    assert runs.check_run(stored) == "checksum list is corrupt"
+
+
+def test_check_run_names_a_run_file_that_is_a_fifo_without_reading_it(stored, no_hang):
+    (stored / "history.csv").unlink()
+    os.mkfifo(stored / "history.csv")
+    assert no_hang(runs.check_run, stored) == "history.csv is not a regular file"
+
+
+def test_load_run_of_a_model_altered_with_recomputed_checksums_raises_run_damaged(stored):
+    model = stored / "model.keras"
+    blob = bytearray(model.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF  # once a BadZipFile traceback
+    model.write_bytes(bytes(blob))
+    _recompute_checksums(stored)
+    assert runs.check_run(stored) is None
+    with pytest.raises(runs.RunDamaged, match="does not load \\(") as info:
+        runs.load_run(stored)
+    assert info.value.path == stored and str(stored) in str(info.value)
+
+
+def test_load_run_writes_nothing(stored, read_only, cache):
+    attempts = read_only(cache)
+    runs.load_run(stored)
+    assert runs.check_run(stored) is None
+    assert attempts == []
+
+
+def test_mark_latest_replaces_the_pointer_atomically(stored, monkeypatch):
+    runs.mark_latest(stored)
+    pointer = stored.parent / "tiny-quick.latest"
+    replaced = []
+    real = os.replace
+    monkeypatch.setattr(os, "replace",
+                        lambda src, dst: replaced.append((src, dst)) or real(src, dst))
+    other = stored.with_name("tiny-quick-ffffffffffffffff")
+    assert runs.mark_latest(other)
+    ((src, dst),) = replaced
+    assert dst == pointer and src != pointer and src.parent == pointer.parent
+    assert pointer.read_text() == other.name
+    assert sorted(p.name for p in stored.parent.iterdir()) == sorted(
+        [stored.name, pointer.name])  # no temporary file left
+
+
+def test_mark_latest_of_the_run_already_marked_writes_nothing(stored, read_only, cache):
+    runs.mark_latest(stored)
+    attempts = read_only(cache)
+    assert runs.mark_latest(stored)
+    assert attempts == []
+
+
+def test_mark_latest_on_a_read_only_cache_warns_in_one_line_and_returns_false(stored, read_only,
+                                                                            cache, capsys):
+    attempts = read_only(cache)
+    assert runs.mark_latest(stored) is False
+    assert attempts
+    err = capsys.readouterr().err
+    assert err.startswith(f"warning: cannot mark {stored.name} as the latest") and \
+        len(err.splitlines()) == 1
+    assert runs.latest("tiny-quick") is None
+
+
+@pytest.mark.parametrize("content", ["", "../../outside", "/etc", "\n\n"])
+def test_latest_of_a_pointer_not_naming_a_run_is_none(cache, content):
+    (cache / "runs").mkdir(parents=True)
+    (cache / "runs" / "tiny-quick.latest").write_text(content)
+    assert runs.latest("tiny-quick") is None
+
+
+def test_save_run_removes_partial_folders_left_by_killed_saves(net, stored):
+    stale = stored.parent / f"{stored.name}.x1.partial"
+    stale.mkdir()
+    (stale / "model.keras").write_bytes(b"half")
+    old = time.time() - runs.STALE_PARTIAL_S - 60
+    os.utime(stale, (old, old))
+    recent = stored.parent / f"{stored.name}.x2.partial"  # a save still under way elsewhere
+    recent.mkdir()
+    runs.save_run(stored, net, HISTORY, ARRAYS, META)
+    assert not stale.exists() and recent.exists()
+    assert runs.check_run(stored) is None
+
+
+def test_save_run_over_a_file_in_the_runs_place_replaces_it(net, cache):
+    path = runs.run_dir("tiny-quick", "0000000000000000")
+    path.parent.mkdir(parents=True)
+    path.write_text("not a run")
+    runs.save_run(path, net, HISTORY, ARRAYS, META)
+    assert runs.check_run(path) is None

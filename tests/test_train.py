@@ -216,3 +216,113 @@ def test_tidy_history_keeps_six_significant_digits_of_a_learning_rate_below_1e_6
     assert tidy["lr"].tolist() == [1e-4, 1.95313e-07]  # 1.953125e-07
     assert tidy["accuracy"].tolist() == [0.123457, 0.5]
     assert list(tidy.columns) == ["epoch", "accuracy", "lr"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Damaged runs are reported in one line and trained again; loads need no writable cache (issue 16)
+
+
+class Trained(Exception):
+    """Raised by a stand-in fit_model: the run went to training."""
+
+
+def _damage(path, how: str) -> None:
+    sums = path / runs.CHECKSUMS
+    if how == "checksum byte flipped":
+        blob = bytearray(sums.read_bytes())
+        blob[1] ^= 0xFF
+        sums.write_bytes(bytes(blob))
+    elif how == "checksum list null":
+        sums.write_text("null")
+    elif how == "model altered, checksums recomputed":
+        model = path / "model.keras"
+        blob = bytearray(model.read_bytes())
+        blob[len(blob) // 2] ^= 0xFF
+        model.write_bytes(bytes(blob))
+        sums.write_text(json.dumps({p.name: runs._sha(p) for p in path.iterdir()
+                                    if p.name != runs.CHECKSUMS}))
+
+
+@pytest.mark.parametrize("how", ["checksum byte flipped", "checksum list null",
+                                 "model altered, checksums recomputed"])
+def test_train_split_reports_a_damaged_run_in_one_line_and_trains_it_again(stored, tmp_path,
+                                                                          monkeypatch, how):
+    cache, (profile, comp, split), _ = stored
+    shutil.copytree(cache, tmp_path / "cache")
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runs.PINNED_ENV, "0")
+    _damage(_only_run_dir(tmp_path / "cache"), how)
+    (tmp_path / "cache" / "progress.log").unlink(missing_ok=True)
+
+    def fit_model(*args, **kwargs):
+        raise Trained
+
+    monkeypatch.setattr(train, "fit_model", fit_model)
+    assert train.stored_run("tiny", profile, comp, split) is None
+    with pytest.raises(Trained):
+        train.train_split("tiny", profile, comp, split)
+    lines = (tmp_path / "cache" / "progress.log").read_text().splitlines()
+    assert len(lines) == 2 and lines[0] == lines[1]  # once per look at the store
+    assert "[tiny] stored run " in lines[0]
+    assert lines[0].endswith("; not used, it is trained again")
+
+
+def test_stored_run_of_a_marked_run_writes_nothing(stored, monkeypatch, read_only):
+    cache, (profile, comp, split), first = stored
+    monkeypatch.setenv(config.CACHE_ENV, str(cache))
+    assert train.stored_run("tiny", profile, comp, split) is not None  # marks it latest
+    attempts = read_only(cache)
+    again = train.stored_run("tiny", profile, comp, split)
+    assert again.loaded and attempts == []
+    np.testing.assert_array_equal(again.y_prob, first.y_prob)
+
+
+def test_stored_run_on_a_read_only_cache_still_loads_when_the_pointer_cannot_be_written(
+        stored, tmp_path, monkeypatch, read_only, capsys):
+    cache, (profile, comp, split), first = stored
+    shutil.copytree(cache, tmp_path / "cache")
+    for pointer in (tmp_path / "cache" / "runs").glob("*.latest"):
+        pointer.unlink()
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
+    attempts = read_only(tmp_path / "cache")
+    again = train.stored_run("tiny", profile, comp, split)
+    assert again.loaded and [a[0] for a in attempts] == ["open"]  # the pointer, refused
+    np.testing.assert_array_equal(again.y_prob, first.y_prob)
+    assert capsys.readouterr().err.startswith("warning: cannot mark ")
+
+
+def test_latest_model_of_a_damaged_run_names_it_and_the_train_command(stored, tmp_path,
+                                                                      monkeypatch):
+    cache, (profile, comp, split), _ = stored
+    shutil.copytree(cache, tmp_path / "cache")
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(runs.PINNED_ENV, "0")
+    train.stored_run("tiny", profile, comp, split)  # marks it latest
+    _damage(_only_run_dir(tmp_path / "cache"), "checksum list null")
+    with pytest.raises(FileNotFoundError, match="checksum list is corrupt; retrain it with "
+                                                "`xraylib train --profile quick`"):
+        train.latest_model("tiny", profile)
+
+
+def test_stored_run_falls_back_to_the_pinned_copy_when_the_caches_does_not_load(
+        stored, tmp_path, monkeypatch, capsys):
+    cache, (profile, comp, split), first = stored
+    shutil.copytree(cache, tmp_path / "cache")
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.delenv(runs.PINNED_ENV, raising=False)
+    damaged = _only_run_dir(tmp_path / "cache")
+    pinned = tmp_path / "pinned" / damaged.name
+    shutil.copytree(damaged, pinned)
+    monkeypatch.setattr(runs, "pinned_dir", lambda: pinned.parent)
+    _damage(damaged, "model altered, checksums recomputed")
+    monkeypatch.setattr(train, "fit_model", lambda *a, **k: pytest.fail("an intact copy exists"))
+    again = train.stored_run("tiny", profile, comp, split)
+    assert again.loaded
+    np.testing.assert_array_equal(again.y_prob, first.y_prob)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"[tiny] stored run {damaged}: does not load (BadZipFile: Bad CRC-32 for file "
+                   f"'model.weights.h5'); not used, using the pinned copy"]
+    model, _ = train.latest_model("tiny", profile)  # predict and evaluate skip the damaged copy
+    x = np.random.default_rng(0).random((2, SIZE, SIZE, 3), dtype=np.float32)
+    np.testing.assert_allclose(train.predict(model, x), train.predict(first.model, x), rtol=1e-5,
+                               atol=1e-7)

@@ -3,10 +3,45 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from pathlib import Path
 
 from .config import CLASSES, DATA_SETS, PROFILES, get_profile
+
+
+def _check_out_file(path: str) -> Path:
+    """Fail before the work, not after it, when `--out` cannot be written (a folder, a place
+    without write access), so no result is computed only to be lost."""
+    out = Path(path)
+    if out.is_dir():
+        raise IsADirectoryError(f"--out {out} is a folder: name the file to write, e.g. "
+                                f"{out / 'record.json'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=out.parent, prefix=f".{out.name}.", suffix=".partial"):
+            pass
+    except OSError as exc:
+        raise type(exc)(f"--out {out}: cannot write there ({exc.strerror or exc}); name a file "
+                        f"in a folder you can write to") from None
+    return out
+
+
+def _write_out(out: Path, text: str) -> None:
+    """Write a result file atomically; if that still fails, keep the result in a temporary file
+    and name it in the error, so it is never thrown away."""
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.partial")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, out)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        fd, kept = tempfile.mkstemp(prefix=f"xraylib-{out.stem}-", suffix=out.suffix or ".json")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        raise type(exc)(f"--out {out}: not written ({exc.strerror or exc}); the result is kept "
+                        f"in {kept}") from None
 
 
 def _data_verify(args) -> int:
@@ -15,7 +50,8 @@ def _data_verify(args) -> int:
 
     root = data_dir(args.data)
     df = data.load_manifest(root)
-    problems = data.validate_manifest(df, check_sha256=not args.no_sha256)
+    problems = data.validate_manifest(df, check_sha256=not args.no_sha256, decode=True,
+                                      progress=True)
     if not args.json:
         print(f"data folder: {root}")
         print(f"{len(df)} images")
@@ -33,7 +69,8 @@ def _data_verify(args) -> int:
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
         return 1
     if not args.json:
-        print("OK: manifest, files" + ("" if args.no_sha256 else " and sha256") + " verified")
+        print(f"OK: manifest and {len(df)} files verified (each decodes as an image"
+              + ("" if args.no_sha256 else ", sha256 verified") + ")")
     return 0
 
 
@@ -124,9 +161,9 @@ def _cv(args) -> int:
 def _record(args) -> int:
     from . import record  # noqa: PLC0415
 
+    out = _check_out_file(args.out)
     raw = record.build_record(get_profile(args.profile), args.data, note=args.note)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(raw, indent=1) + "\n")
+    _write_out(out, json.dumps(raw, indent=1) + "\n")
     print(f"wrote {args.out}")
     print(record.format_record(record.read_record(args.out)))
     return 0
@@ -159,6 +196,8 @@ def _predict(args) -> int:
     from .train import latest_model  # noqa: PLC0415
 
     profile = get_profile(args.profile)
+    if args.out:
+        predict.check_out_dir(args.out)  # before the model loads: nothing computed is lost
     model, _ = latest_model("initial", profile)
     table, errors = predict.predict_files(args.images, model, profile, args.out)
     if args.json:
@@ -174,16 +213,19 @@ def _predict(args) -> int:
 def _bench(args) -> int:
     from . import bench  # noqa: PLC0415
 
+    out = _check_out_file(args.out) if args.out else None
     result = bench.run_bench(get_profile(args.profile), short=args.short)
     print(json.dumps(result, indent=2) if args.json else bench.format_bench(result))
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    if out:
+        _write_out(out, json.dumps(result, indent=2) + "\n")
     return 0
 
 
 def _ladder(args) -> int:
     from . import ladder  # noqa: PLC0415
 
+    if args.out:
+        _check_out_file(args.out)
     if args.train_cpu is not None:
         counts = ladder.train_on_cpu(args.train_cpu, args.data,
                                      log=lambda s: print(s, file=sys.stderr, flush=True),
@@ -196,7 +238,7 @@ def _ladder(args) -> int:
         if args.import_grid:
             ladder.import_grid(args.import_grid, args.out, note=args.note)
         else:
-            Path(args.out).write_text(json.dumps(ladder.record_from_store(args.data, args.study)))
+            _write_out(Path(args.out), json.dumps(ladder.record_from_store(args.data, args.study)))
         print(f"wrote {args.out}")
     record = ladder.read_ladder(args.out or args.record)
     rungs, cv_sum = ladder.rung_table(record), ladder.cv_summary(record)
@@ -217,8 +259,20 @@ def ladder_studies() -> tuple[str, ...]:
     return STUDIES
 
 
+class _UsageError(Exception):
+    """A command line argparse refuses; main prints it (and, with --json, a JSON error too)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors raised to main instead of exiting, for `--json`."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        raise _UsageError(f"{self.prog}: error: {message}")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="xraylib", description=__doc__)
+    parser = _Parser(prog="xraylib", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="import, find or check the data folders")
@@ -239,7 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
     where = data_sub.add_parser("where", help="the data folders the commands use; exit 1 if one "
                                 "is missing")
     where.set_defaults(func=_data_where)
-    verify = data_sub.add_parser("verify", help="check manifest, files and sha256")
+    verify = data_sub.add_parser("verify", help="check the manifest (labels, duplicates), "
+                                 "decode every image, check sha256")
     verify.add_argument("--data", help="data folder (default: $XRAYLIB_DATA or the documented defaults)")
     verify.add_argument("--no-sha256", action="store_true", help="skip the (slower) hash check")
     verify.add_argument("--json", action="store_true")
@@ -308,13 +363,32 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _json_error(message: str, kind: str) -> None:
+    """With --json, an error is a JSON object on stdout too, so a caller never parses nothing."""
+    print(json.dumps({"error": message, "kind": kind}, indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        if "--json" in argv:
+            _json_error(str(exc), "usage")
+        raise SystemExit(2) from None
+    as_json = getattr(args, "json", False)
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # bad data (DataError), missing or damaged runs, I/O
         print(f"error: {exc}", file=sys.stderr)
+        if as_json:
+            _json_error(str(exc), type(exc).__name__)
         return 2
+    except Exception as exc:
+        if as_json:  # a bug: the traceback still follows on stderr
+            _json_error(f"internal error: {type(exc).__name__}: {exc}", "internal")
+        raise
 
 
 if __name__ == "__main__":

@@ -180,5 +180,16 @@ def external_dir(explicit: str | Path | None = None) -> Path:
 def cache_dir() -> Path:
     """The one ignored folder for decoded images and stored runs ($XRAYLIB_CACHE or .cache/)."""
     path = Path(os.environ.get(CACHE_ENV) or project_root() / ".cache")
-    path.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():  # nothing written when it exists: a read-only cache serves every load
+        return path
+    if path.exists() or path.is_symlink():
+        raise NotADirectoryError(f"cache folder {path} is not a folder: point ${CACHE_ENV} at a "
+                                 f"folder (it is created if missing)")
+    try:
+        path.mkdir(parents=True)
+    except FileExistsError:  # made meanwhile by another process
+        pass
+    except OSError as exc:
+        raise type(exc)(f"cannot create the cache folder {path} ({exc.strerror or exc}): "
+                        f"point ${CACHE_ENV} at a folder you can write to") from None
     return path

@@ -1,14 +1,20 @@
 """Reading the data: manifest, validation, decoding with a cache, the paper's composition.
 
-Used by chapter 1 (Data) and by every later stage that needs pixels.
+Used by chapter 1 (Data) and by every later stage that needs pixels. Every image any command
+reads goes through one safe path: `manifest_path` (a manifest row stays inside its data folder),
+`read_file` (a regular file of bounded size, read without blocking) and `open_image` (PNG or
+JPEG of bounded pixel count, decoded in full), so no file can hang or exhaust the machine.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
+import os
+import stat
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
@@ -18,10 +24,120 @@ from .config import CLASSES, Profile, cache_dir, data_dir
 
 MANIFEST_COLUMNS = ("file", "label")
 DECODER_VERSION = "1"  # bump when decode_gray changes, so cached arrays are rebuilt
+IMAGE_FORMATS = ("PNG", "JPEG")
+MAX_FILE_BYTES = 128 * 2**20  # one image file: a 16-bit 40-megapixel PNG stays below this
+MAX_MANIFEST_BYTES = 64 * 2**20
+MAX_PIXELS = 40_000_000  # twice a full-field digital chest detector (43 x 43 cm at 0.1 mm)
+RESERVED_DATASETS = ("overall", "unreadable")  # the evaluate report's own blocks
+DECODE_WORKERS = 4
 
 
 class DataError(ValueError):
     """A problem with the data folder or one of its files; the message names the file and the fix."""
+
+
+def _kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words, for messages."""
+    for test, word in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return word
+    return "not a regular file"
+
+
+def _a(what: str) -> str:
+    """'a manifest', 'an image file': the article, for messages."""
+    return ("an " if what[0] in "aeiou" else "a ") + what
+
+
+def _os_reason(exc: OSError) -> str:
+    """Why the system refused a file, in words (a symlink loop says so)."""
+    return "a symlink loop" if exc.errno == errno.ELOOP else (exc.strerror or str(exc))
+
+
+def check_file(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "image file"
+               ) -> os.stat_result:
+    """The stat of a regular file of at most `limit` bytes: FIFOs, devices, sockets, folders,
+    symlink loops and oversized files are refused (DataError naming the file), as they could hang
+    a read or exhaust memory."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({_os_reason(exc)})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise DataError(f"{path}: is {_kind(st.st_mode)}, not {_a(what)}")
+    if st.st_size > limit:
+        raise DataError(f"{path}: {st.st_size:,} bytes is over the {limit:,}-byte limit for "
+                        f"{_a(what)}; replace it with a smaller one")
+    return st
+
+
+def read_file(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "image file") -> bytes:
+    """The bytes of one regular file (check_file), opened without blocking and read up to `limit`,
+    so a file swapped for a FIFO or a growing file between the check and the read cannot hang."""
+    check_file(path, limit, what)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot be read ({_os_reason(exc)})") from None
+    with os.fdopen(fd, "rb") as f:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise DataError(f"{path}: is {_kind(mode)}, not {_a(what)}")
+        blob = f.read(limit + 1)
+    if len(blob) > limit:
+        raise DataError(f"{path}: over the {limit:,}-byte limit for {_a(what)}; replace it "
+                        f"with a smaller one")
+    return blob
+
+
+def open_image(blob: bytes, name: str) -> Image.Image:
+    """The fully decoded PNG or JPEG in `blob`: empty, damaged, other formats and images over
+    MAX_PIXELS (decompression bombs) are a DataError naming `name`, never a crash."""
+    if not blob:
+        raise DataError(f"{name}: file is empty (0 bytes); replace it with a valid PNG or JPEG")
+    try:
+        img = Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS)
+        width, height = img.size
+        if width * height <= MAX_PIXELS:
+            img.load()
+    except Image.DecompressionBombError as exc:
+        raise DataError(f"{name}: {str(exc).split(',')[0]}: refused as a possible decompression "
+                        f"bomb; replace it") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        reason = ("not a PNG or JPEG image" if isinstance(exc, UnidentifiedImageError)
+                  else f"{type(exc).__name__}: {exc}")
+        raise DataError(f"{name}: cannot be decoded ({reason}); the file is damaged or not an "
+                        f"image: replace it with a valid PNG or JPEG") from None
+    if width * height > MAX_PIXELS:
+        raise DataError(f"{name}: {width}x{height} pixels is over the limit of {MAX_PIXELS:,} "
+                        f"(a decompression bomb, or not a chest film); replace it")
+    return img
+
+
+def manifest_path(root: Path, file: str) -> Path:
+    """The file a manifest row names, which must be a relative path that stays inside the data
+    folder: absolute paths, '..' and symlinks leading out are refused (DataError), so a manifest
+    can never make a command read /dev/zero or another folder's images."""
+    fix = f"manifest paths must be relative to the data folder {root} and stay inside it"
+    if not file.strip():
+        raise DataError(f"manifest row with an empty file name: {fix}")
+    if PurePosixPath(file).is_absolute() or Path(file).is_absolute():
+        raise DataError(f"{file}: absolute path in the manifest; {fix}")
+    if ".." in PurePosixPath(file).parts:
+        raise DataError(f"{file}: path points outside the data folder through '..'; {fix}")
+    path = root / file
+    try:
+        resolved = path.resolve()
+    except (RuntimeError, OSError):  # Python 3.11 raises RuntimeError on a symlink loop
+        raise DataError(f"{path}: is a symlink loop; replace it with the image file") from None
+    if not resolved.is_relative_to(root):
+        raise DataError(f"{file}: path points outside the data folder (a symlink to "
+                        f"{resolved}); {fix}")
+    return path
 
 
 def load_manifest(root: str | Path) -> pd.DataFrame:
@@ -30,8 +146,14 @@ def load_manifest(root: str | Path) -> pd.DataFrame:
     if not root.is_dir():
         raise FileNotFoundError(f"data folder {root} does not exist: set $XRAYLIB_DATA or pass --data")
     manifest = root / "manifest.csv"
-    if manifest.exists():
-        df = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    if os.path.lexists(manifest):
+        blob = read_file(manifest, MAX_MANIFEST_BYTES, what="manifest")
+        try:
+            df = pd.read_csv(io.BytesIO(blob), dtype=str, keep_default_na=False)
+        except ValueError as exc:  # pandas' parser and empty-data errors, bad UTF-8
+            raise DataError(f"{manifest}: not a readable CSV ({type(exc).__name__}: {exc}); "
+                            f"expected a header line with at least {','.join(MANIFEST_COLUMNS)} "
+                            f"and one row per image") from None
         missing = [c for c in MANIFEST_COLUMNS if c not in df.columns]
         if missing:
             raise DataError(f"{manifest}: missing column(s) {missing}; expected at least "
@@ -55,27 +177,72 @@ def load_manifest(root: str | Path) -> pd.DataFrame:
     return df.reset_index(drop=True)
 
 
-def validate_manifest(df: pd.DataFrame, check_sha256: bool = False) -> list[str]:
-    """Every problem found (unknown label, missing file, path escaping the folder, bad hash)."""
+def manifest_problems(df: pd.DataFrame) -> list[str]:
+    """What is wrong with the table itself: no rows, unknown labels, a file listed twice (with one
+    or with conflicting labels), dataset values that would collide with the report's own keys."""
     root = Path(df.attrs["root"])
     problems = []
+    if df.empty:
+        problems.append(f"{root}: no images listed (the manifest has no rows, or images/<label>/ "
+                        f"holds no .png/.jpg); add the images")
     for row in df.itertuples():
         if row.label not in CLASSES:
             problems.append(f"{row.file}: unknown label {row.label!r} (expected one of "
                             f"{', '.join(CLASSES)})")
-        path = (root / row.file).resolve()
-        if not path.is_relative_to(root):
-            problems.append(f"{row.file}: path points outside the data folder {root}; "
-                            f"manifest paths must be relative and stay inside it")
-            continue
-        if not path.is_file():
-            problems.append(f"{path}: listed in the manifest but not found")
-            continue
-        if check_sha256 and row.sha256:
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            if digest != row.sha256:
-                problems.append(f"{path}: sha256 {digest[:12]}... does not match the manifest's "
-                                f"{row.sha256[:12]}...; re-download the file")
+    normal = df["file"].map(os.path.normpath)
+    for file, rows in df.groupby(normal, sort=False):
+        if len(rows) > 1:
+            labels = sorted(set(rows["label"]))
+            problems.append(
+                f"{file}: listed {len(rows)} times with conflicting labels {labels}; keep one row "
+                f"with the right label" if len(labels) > 1 else
+                f"{file}: listed {len(rows)} times; keep one row")
+    for value in sorted(set(df["dataset"]) & set(RESERVED_DATASETS)):
+        problems.append(f"{root / 'manifest.csv'}: dataset value {value!r} is reserved (the "
+                        f"evaluate report's own blocks are {', '.join(RESERVED_DATASETS)}); "
+                        f"rename it in the dataset column")
+    return problems
+
+
+def _file_problem(root: Path, file: str, sha256: str, check_sha256: bool, decode: bool
+                  ) -> str | None:
+    """What is wrong with one row's file (outside the folder, missing, not a regular file, a
+    wrong hash, not decodable), or None; reads the file only to hash or decode it."""
+    try:
+        path = manifest_path(root, file)
+        if not os.path.lexists(path):
+            return f"{path}: listed in the manifest but not found"
+        if not (decode or (check_sha256 and sha256)):
+            check_file(path)
+            return None
+        blob = read_file(path)
+        if check_sha256 and sha256:
+            digest = hashlib.sha256(blob).hexdigest()
+            if digest != sha256:
+                return (f"{path}: sha256 {digest[:12]}... does not match the manifest's "
+                        f"{sha256[:12]}...; re-download the file")
+        if decode:
+            open_image(blob, str(path))
+    except DataError as exc:
+        return str(exc)
+    return None
+
+
+def validate_manifest(df: pd.DataFrame, check_sha256: bool = False, decode: bool = False,
+                      progress: bool = False) -> list[str]:
+    """Every problem found: the table's own (manifest_problems), then each row's file (path
+    escaping the folder, missing, not a regular file, bad hash and, with `decode`, an image that
+    does not decode in full). Files are read in parallel when they are hashed or decoded."""
+    root = Path(df.attrs["root"])
+    problems = manifest_problems(df)
+    rows = list(zip(df["file"], df["sha256"]))
+    check = lambda row: _file_problem(root, row[0], row[1], check_sha256, decode)  # noqa: E731
+    workers = DECODE_WORKERS if (decode or check_sha256) else 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for n, problem in enumerate(pool.map(check, rows), 1):
+            if problem:
+                problems.append(problem)
+            _progress("verifying", n, len(rows), progress)
     return problems
 
 
@@ -93,21 +260,22 @@ def read_dataset(root: str | Path, check_sha256: bool = False) -> pd.DataFrame:
 
 
 def decode_gray(source: str | Path | bytes, size: int) -> np.ndarray:
-    """Any PNG/JPEG (8/16-bit, gray/RGB/RGBA) as a size x size uint8 gray image."""
+    """Any PNG/JPEG (8/16-bit, gray/RGB/RGBA) as a size x size uint8 gray image, read and decoded
+    through the safe path (read_file, open_image)."""
     name = "<bytes>" if isinstance(source, bytes) else str(source)
-    try:
-        data = source if isinstance(source, bytes) else Path(source).read_bytes()
-        if not data:
-            raise DataError(f"{name}: file is empty (0 bytes); replace it with a valid PNG or JPEG")
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            gray = to_gray_float(img)
-    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
-        reason = "not a recognised image format" if isinstance(exc, UnidentifiedImageError) else exc
-        raise DataError(f"{name}: cannot decode as PNG or JPEG ({reason}); the file is corrupt or "
-                        f"not an image: replace it or remove it from the manifest") from None
+    blob = source if isinstance(source, bytes) else read_file(source)
+    gray = to_gray_float(open_image(blob, name))
     resized = Image.fromarray(gray, mode="F").resize((size, size), Image.Resampling.BILINEAR)
     return np.clip(np.rint(np.asarray(resized)), 0, 255).astype(np.uint8)
+
+
+def _progress(what: str, done: int, total: int, show: bool = True) -> None:
+    """A one-line counter on the terminal (stderr) for long loops; nothing when it is not one."""
+    if not (show and sys.stderr is not None and sys.stderr.isatty()):
+        return
+    if done % 200 == 0 or done == total:
+        print(f"\r{what} {done}/{total}", end="\n" if done == total else "", file=sys.stderr,
+              flush=True)
 
 
 def to_gray_float(img: Image.Image) -> np.ndarray:
@@ -132,18 +300,14 @@ def to_model_input(gray: np.ndarray) -> np.ndarray:
 
 def load_gray(paths: list[str], size: int, progress: bool = True) -> np.ndarray:
     """Decoded (N, size, size) uint8 for these files, from the cache keyed by content and size."""
-    contents = [Path(p).read_bytes() for p in paths]
+    contents = [read_file(p) for p in paths]
     key = hashlib.sha256(f"v{DECODER_VERSION}:{size}:".encode())
-    for data in contents:
-        key.update(hashlib.sha256(data).digest())
+    for blob in contents:
+        key.update(hashlib.sha256(blob).digest())
     cached = cache_dir() / "decoded" / f"{key.hexdigest()[:24]}.npy"
-    if cached.exists():
-        try:
-            arr = np.load(cached)
-            if arr.shape == (len(paths), size, size):
-                return arr
-        except (OSError, ValueError):
-            pass  # a damaged cache file is rebuilt below
+    arr = _cached_gray(cached, (len(paths), size, size))
+    if arr is not None:
+        return arr
     arr = np.empty((len(paths), size, size), np.uint8)
 
     def work(i: int) -> None:
@@ -152,17 +316,49 @@ def load_gray(paths: list[str], size: int, progress: bool = True) -> np.ndarray:
         except DataError as exc:
             raise DataError(str(exc).replace("<bytes>", str(paths[i]))) from None
 
-    with ThreadPoolExecutor(max_workers=4) as pool:
+    with ThreadPoolExecutor(max_workers=DECODE_WORKERS) as pool:
         for n, _ in enumerate(pool.map(work, range(len(paths))), 1):
-            if progress and sys.stderr.isatty() and (n % 500 == 0 or n == len(paths)):
-                print(f"\rdecoding {n}/{len(paths)}", end="", file=sys.stderr, flush=True)
-    if progress and sys.stderr.isatty():
-        print(file=sys.stderr)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cached.with_suffix(".tmp.npy")
-    np.save(tmp, arr)
-    tmp.replace(cached)
+            _progress("decoding", n, len(paths), progress)
+    _store_gray(cached, arr)
     return arr
+
+
+def _digest_file(cached: Path) -> Path:
+    """Where the content hash of a decoded array is kept, beside it."""
+    return cached.with_name(cached.name + ".sha256")
+
+
+def _cached_gray(cached: Path, shape: tuple[int, ...]) -> np.ndarray | None:
+    """The stored decoded array if its shape, dtype and content hash are those written, else None
+    (missing, damaged or altered: it is decoded again), so flipped pixels are never used."""
+    if not os.path.lexists(cached):
+        return None
+    try:
+        check_file(cached, limit=int(np.prod(shape)) + 4096, what="cache file")
+        digest = read_file(_digest_file(cached), limit=200, what="cache file").decode().strip()
+        arr = np.load(cached, allow_pickle=False)
+    except (DataError, OSError, ValueError):
+        return None
+    if arr.shape != shape or arr.dtype != np.uint8 or \
+            hashlib.sha256(np.ascontiguousarray(arr).data).hexdigest() != digest:
+        return None
+    return arr
+
+
+def _store_gray(cached: Path, arr: np.ndarray) -> None:
+    """Keep a decoded array and its content hash, each replaced atomically; on a read-only cache
+    say so and go on (the images are decoded again next time)."""
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_name(f"{cached.name}.{os.getpid()}.partial")
+        with open(tmp, "wb") as f:
+            np.save(f, arr)
+        os.replace(tmp, cached)
+        tmp.write_text(hashlib.sha256(np.ascontiguousarray(arr).data).hexdigest() + "\n")
+        os.replace(tmp, _digest_file(cached))
+    except OSError as exc:
+        print(f"warning: decoded images not stored in {cached.parent} ({_os_reason(exc)}); "
+              f"they are decoded again next time", file=sys.stderr)
 
 
 def load_images(df: pd.DataFrame, size: int) -> np.ndarray:

@@ -3,6 +3,8 @@ files (`xraylib predict`). Used by the shortcut chapter and the model card.
 """
 from __future__ import annotations
 
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,11 +25,12 @@ class FolderResult:
 
     def report(self) -> dict:
         """Accuracy and per-class rates, overall and per value of the `dataset` column."""
-        out = {"overall": _report(self.table)}
+        overall, unreadable = xdata.RESERVED_DATASETS  # evaluate_folder refuses them as datasets
+        out = {overall: _report(self.table)}
         for name, part in self.table.groupby("dataset", sort=True):
             if name:
                 out[name] = _report(part)
-        out["unreadable"] = {"count": len(self.unreadable), "files": self.unreadable}
+        out[unreadable] = {"count": len(self.unreadable), "files": self.unreadable}
         return out
 
 
@@ -44,17 +47,26 @@ def _report(part: pd.DataFrame) -> dict:
             "specificity": {c: rates.loc[c, "specificity"] for c in CLASSES}}
 
 
-def decode_many(paths: list[str], size: int) -> tuple[np.ndarray, list[int], list[str]]:
-    """Decode what can be decoded; return images, the indices that worked, and one message per failure."""
-    images, ok, errors = [], [], []
-    for i, path in enumerate(paths):
+def decode_many(paths: list[str], size: int, root: Path | None = None
+                ) -> tuple[np.ndarray, list[int], list[str]]:
+    """Decode what can be decoded (in parallel, through data's safe path); return the images, the
+    indices that worked, and one message per failure naming the file. With `root`, the paths are
+    manifest rows and must stay inside that folder (data.manifest_path)."""
+    def one(file: str) -> np.ndarray | str:
         try:
-            if Path(path).is_dir():
-                raise xdata.DataError(f"{path}: is a directory, not an image file")
-            images.append(xdata.decode_gray(path, size))
-            ok.append(i)
-        except (xdata.DataError, OSError) as exc:
-            errors.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+            path = xdata.manifest_path(root, file) if root is not None else file
+            return xdata.decode_gray(path, size)
+        except xdata.DataError as exc:
+            return str(exc)
+
+    images, ok, errors = [], [], []
+    with ThreadPoolExecutor(max_workers=xdata.DECODE_WORKERS) as pool:
+        for i, result in enumerate(pool.map(one, paths)):
+            if isinstance(result, str):
+                errors.append(result)
+            else:
+                images.append(result)
+                ok.append(i)
     gray = np.stack(images) if images else np.zeros((0, size, size), np.uint8)
     return gray, ok, errors
 
@@ -62,15 +74,15 @@ def decode_many(paths: list[str], size: int) -> tuple[np.ndarray, list[int], lis
 def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
     """Run `model` on every image of a folder with a manifest (or images/<label>/ layout)."""
     df = xdata.load_manifest(root)
-    unknown = sorted(set(df["label"]) - set(CLASSES))
-    if unknown:
-        raise ValueError(f"{root}: unknown label(s) {unknown} in the manifest; expected "
-                         f"{', '.join(CLASSES)}")
-    paths = [str(Path(df.attrs["root"]) / f) for f in df["file"]]
-    gray, ok, errors = decode_many(paths, profile.image_size)
+    problems = xdata.manifest_problems(df)
+    if problems:  # a table that cannot be scored as it is: unknown labels, duplicates, ...
+        shown = (f" {problems[0]}" if len(problems) == 1
+                 else "".join(f"\n  {p}" for p in problems[:20]))
+        raise xdata.DataError(f"cannot evaluate {root}:{shown}")
+    gray, ok, errors = decode_many(list(df["file"]), profile.image_size, Path(df.attrs["root"]))
     if not ok:  # nothing to report on (the metrics need at least one image)
         shown = "".join(f"\n  {e}" for e in errors[:20])
-        raise xdata.DataError(f"{root}: none of the {len(paths)} listed images could be "
+        raise xdata.DataError(f"{root}: none of the {len(df)} listed images could be "
                               f"read{shown}")
     from .train import predict  # noqa: PLC0415 - TensorFlow only when a model runs
 
@@ -103,9 +115,28 @@ def format_report(report: dict) -> str:
     return "\n".join(lines)
 
 
+def check_out_dir(out_dir: str | Path) -> Path:
+    """Create the heat-map folder and prove it writable before any work, so that no prediction is
+    computed only to be lost to an output error."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is an existing file, not a folder: name a folder "
+                                 f"for the heat-map PNGs")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise PermissionError(f"--out {out}: cannot write there ({exc.strerror or exc}); name a "
+                              f"folder you can write to") from None
+    return out
+
+
 def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path | None = None
                   ) -> tuple[pd.DataFrame, list[str]]:
-    """Class probabilities per readable file, and a heat-map overlay PNG per file in out_dir."""
+    """Class probabilities per readable file, and a heat-map overlay PNG per file in out_dir; a
+    heat map that cannot be written is one more error, never the loss of the table."""
+    out = check_out_dir(out_dir) if out_dir is not None else None
     gray, ok, errors = decode_many(paths, profile.image_size)
     from .train import predict  # noqa: PLC0415
 
@@ -115,20 +146,23 @@ def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path
     for k, c in enumerate(CLASSES):
         table[f"p_{c}"] = prob[:, k].astype(np.float64).round(4)  # float32 would print 0.3260000050
     table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
-    if out_dir is not None and len(ok):
+    if out is not None and len(ok):
         from PIL import Image  # noqa: PLC0415
 
         from . import saliency  # noqa: PLC0415
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
         maps = saliency.grad_cam(model, x, prob.argmax(1))
         heatmaps = []
         stems = [Path(paths[j]).stem for j in ok]  # two files with one stem get numbered maps
         for i, (g, m) in enumerate(zip(gray, maps)):
             stem = Path(paths[ok[i]]).stem
             name = out / (f"{stem}_heatmap.png" if stems.count(stem) == 1 else f"{stem}_{i}_heatmap.png")
-            Image.fromarray(saliency.overlay(g, m)).save(name)
-            heatmaps.append(str(name))
+            try:
+                Image.fromarray(saliency.overlay(g, m)).save(name)
+                heatmaps.append(str(name))
+            except OSError as exc:
+                errors.append(f"{name}: heat map not written ({exc.strerror or exc}); the "
+                              f"prediction for {paths[ok[i]]} is still reported")
+                heatmaps.append("")
         table["heatmap"] = heatmaps
     return table, errors

@@ -15,7 +15,9 @@ import hashlib
 import json
 import os
 import shutil
+import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +27,19 @@ from .config import cache_dir, project_root
 from .backend import keras
 
 CHECKSUMS = "checksums.json"
+RUN_FILES = ("model.keras", "history.csv", "arrays.npz", "meta.json")
 PINNED_ENV = "XRAYLIB_PINNED"
+STALE_PARTIAL_S = 3600  # a save takes seconds: a `.partial` this old belongs to a killed one
+
+
+class RunDamaged(FileNotFoundError):
+    """A stored run that exists but cannot be used (a file missing, altered or unloadable); the
+    message names the run and the problem. A FileNotFoundError, as a run that is not stored."""
+
+    def __init__(self, path: Path, problem: str):
+        super().__init__(f"stored run {path}: {problem}; the command that made it (e.g. "
+                         f"`xraylib train`) trains it again")
+        self.path, self.problem = path, problem
 
 
 def pinned_dir() -> Path:
@@ -41,6 +55,16 @@ def find_run(path: Path) -> Path:
     return pinned if check_run(pinned) is None else path
 
 
+def stored_copies(path: Path) -> list[tuple[Path, str | None]]:
+    """Every stored copy of the run at `path`, best first (the cache's, then the pinned one unless
+    XRAYLIB_PINNED=0), each with what is wrong with it (None: intact), so a caller can report a
+    damaged copy and fall back to the next."""
+    candidates = [path]
+    if os.environ.get(PINNED_ENV, "1") != "0":
+        candidates.append(pinned_dir() / path.name)
+    return [(p, check_run(p)) for p in candidates if p.is_dir()]
+
+
 def run_key(*parts) -> str:
     """A short stable hash of the things that decide a run (config, data, split)."""
     blob = json.dumps(parts, sort_keys=True, default=str).encode()
@@ -51,28 +75,83 @@ def run_dir(name: str, key: str) -> Path:
     return cache_dir() / "runs" / f"{name}-{key}"
 
 
-def mark_latest(path: Path) -> None:
-    """Record `path` (in the cache or pinned) as the newest run of its name (`<name>.latest`)."""
+def _plain_name(name: object) -> bool:
+    """A bare file name (no folder, no '..'): what a checksum list or a pointer may name."""
+    return isinstance(name, str) and name not in ("", ".", "..") and name == Path(name).name
+
+
+def _read_pointer(pointer: Path) -> str | None:
+    """The run name a `.latest` pointer holds, or None when it is absent, unreadable or odd."""
+    try:
+        if not pointer.is_file() or pointer.stat().st_size > 4096:
+            return None
+        name = pointer.read_text().strip()
+    except (OSError, ValueError):
+        return None
+    return name if _plain_name(name) else None
+
+
+def mark_latest(path: Path) -> bool:
+    """Record `path` (in the cache or pinned) as the newest run of its name (`<name>.latest`).
+
+    Nothing is written when the pointer already says so, so loading a marked run writes nothing;
+    otherwise the pointer is replaced atomically (a reader never sees it empty). A cache that
+    cannot be written is reported in one line and False returned: the run itself is still usable.
+    """
     name = path.name.rsplit("-", 1)[0]
     folder = cache_dir() / "runs"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{name}.latest").write_text(path.name)
+    pointer = folder / f"{name}.latest"
+    if _read_pointer(pointer) == path.name:
+        return True
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f"{pointer.name}.{os.getpid()}.partial"
+        tmp.write_text(path.name)
+        os.replace(tmp, pointer)
+    except OSError as exc:
+        print(f"warning: cannot mark {path.name} as the latest '{name}' run in {folder} "
+              f"({exc.strerror or exc}); it is used now but not remembered as the latest",
+              file=sys.stderr)
+        return False
+    return True
 
 
 def latest(name: str) -> Path | None:
     """The run last marked for `name` (e.g. 'initial-quick'), or None."""
     pointer = cache_dir() / "runs" / f"{name}.latest"
-    return find_run(pointer.parent / pointer.read_text().strip()) if pointer.exists() else None
+    target = _read_pointer(pointer)
+    return find_run(pointer.parent / target) if target else None
 
 
 def _sha(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def clean_partials(folder: Path, older_than: float = STALE_PARTIAL_S) -> list[Path]:
+    """Remove the `.partial` leftovers of saves that were killed (older than any save takes)."""
+    removed = []
+    for leftover in folder.glob("*.partial"):
+        try:
+            if time.time() - leftover.lstat().st_mtime < older_than:
+                continue
+            if leftover.is_dir() and not leftover.is_symlink():
+                shutil.rmtree(leftover)
+            else:
+                leftover.unlink()
+            removed.append(leftover)
+        except OSError:
+            continue  # another process removed it, or it is not ours to remove
+    return removed
 
 
 def save_run(path: Path, model: keras.Model, history: pd.DataFrame, arrays: dict[str, np.ndarray],
              meta: dict) -> None:
-    """Write a complete run atomically: files first, checksums last, then one rename."""
+    """Write a complete run atomically: files first, checksums last, then one rename (an older
+    run in the same place is moved aside first and removed after). Stale `.partial` folders of
+    killed saves are cleaned on the way."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_partials(path.parent)
     tmp = Path(tempfile.mkdtemp(prefix=path.name + ".", suffix=".partial", dir=path.parent))
     model.save(tmp / "model.keras")
     history.to_csv(tmp / "history.csv", index=False)
@@ -80,42 +159,76 @@ def save_run(path: Path, model: keras.Model, history: pd.DataFrame, arrays: dict
     (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True, default=str))
     sums = {p.name: _sha(p) for p in sorted(tmp.iterdir())}
     (tmp / CHECKSUMS).write_text(json.dumps(sums, indent=2))
-    if path.exists():
-        shutil.rmtree(path)
-    tmp.rename(path)
+    old = None
+    if os.path.lexists(path):
+        old = path.with_name(f"{path.name}.{os.getpid()}.old.partial")
+        os.rename(path, old)
+    os.rename(tmp, path)
+    if old is not None:
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
+
+
+def _read_checksums(sums_file: Path) -> dict[str, str] | None:
+    """The checksum list as {file name: sha256}, or None when unreadable or malformed."""
+    try:
+        if not sums_file.is_file() or sums_file.stat().st_size > 2**20:
+            return None
+        sums = json.loads(sums_file.read_bytes())
+    except (OSError, ValueError):  # unreadable, not UTF-8, not JSON
+        return None
+    if not isinstance(sums, dict) or not all(
+            _plain_name(k) and isinstance(v, str) for k, v in sums.items()):
+        return None
+    return sums
 
 
 def check_run(path: Path) -> str | None:
-    """None if the stored run is complete and intact, else what is wrong with it."""
+    """None if the stored run is complete and intact, else what is wrong with it. Only reads."""
     if not path.is_dir():
         return "not stored"
     sums_file = path / CHECKSUMS
-    if not sums_file.exists():
+    if not os.path.lexists(sums_file):
         return "incomplete (no checksum list)"
-    try:
-        sums = json.loads(sums_file.read_text())
-    except json.JSONDecodeError:
+    sums = _read_checksums(sums_file)
+    if sums is None:
         return "checksum list is corrupt"
-    for name in ("model.keras", "history.csv", "arrays.npz", "meta.json"):
+    for name in RUN_FILES:
         if name not in sums:
             return f"{name} missing from checksum list"
     for name, digest in sums.items():
         file = path / name
-        if not file.exists():
-            return f"{name} is missing"
-        if _sha(file) != digest:
-            return f"{name} is truncated or altered"
+        if not file.is_file():
+            return (f"{name} is not a regular file" if os.path.lexists(file)
+                    else f"{name} is missing")
+        try:
+            if _sha(file) != digest:
+                return f"{name} is truncated or altered"
+        except OSError as exc:
+            return f"{name} is unreadable ({exc.strerror or exc})"
     return None
 
 
 def load_run(path: Path) -> tuple[keras.Model, pd.DataFrame, dict[str, np.ndarray], dict]:
-    """Model (safe mode), history, arrays and metadata of an intact run."""
+    """Model (safe mode), history, arrays and metadata of an intact run; writes nothing.
+
+    A run that fails its checks, or whose files pass them but do not load (altered with their
+    checksums recomputed), raises RunDamaged naming it.
+    """
     problem = check_run(path)
+    if problem == "not stored":
+        raise FileNotFoundError(f"stored run {path}: not stored; the command that makes it "
+                                f"(e.g. `xraylib train`) trains it")
     if problem:
-        raise FileNotFoundError(f"stored run {path} is {problem}; rerun to recreate it")
-    model = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False)
-    history = pd.read_csv(path / "history.csv")
-    with np.load(path / "arrays.npz") as z:
-        arrays = {k: z[k] for k in z.files}
-    meta = json.loads((path / "meta.json").read_text())
+        raise RunDamaged(path, problem)
+    try:
+        model = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False)
+        history = pd.read_csv(path / "history.csv")
+        with np.load(path / "arrays.npz", allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads((path / "meta.json").read_text())
+        if not isinstance(meta, dict):
+            raise ValueError("meta.json does not hold an object")
+    except Exception as exc:  # noqa: BLE001 - whatever fails to load, the run is not usable
+        reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+        raise RunDamaged(path, f"does not load ({reason})") from None
     return model, history, arrays, meta

@@ -82,8 +82,11 @@ def log_progress(line: str, stream=None) -> None:
     """Show a progress line on the terminal and append it to .cache/progress.log (for `tail -f`)."""
     if stream is not None:
         print(line, file=stream, flush=True)
-    with open(cache_dir() / "progress.log", "a") as f:
-        f.write(time.strftime("%H:%M:%S ") + line + "\n")
+    try:
+        with open(cache_dir() / "progress.log", "a") as f:
+            f.write(time.strftime("%H:%M:%S ") + line + "\n")
+    except OSError:
+        pass  # a read-only cache: the terminal line is all there is
 
 
 def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
@@ -169,28 +172,44 @@ def run_path(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> P
 
 
 def stored_run(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> Run | None:
-    """The complete stored run for this profile, data and split, or None: never trains."""
-    path = runs.find_run(run_path(name, profile, comp, split))
-    if runs.check_run(path) is not None:
-        return None
-    runs.mark_latest(path)
-    model, history, arrays, meta = runs.load_run(path)
-    return Run(name, profile, model, tidy_history(history), arrays["y_true"], arrays["y_prob"],
-               arrays["test_index"], meta, loaded=True)
+    """The complete stored run for this profile, data and split, or None: never trains.
+
+    Each damaged copy (any file, its checksum list included, or one that does not load) is
+    reported in one line and the next copy tried (the cache's, then the pinned one); with none
+    left the caller trains it again. Loading writes nothing but the `.latest` pointer, and only
+    when it changes (runs.mark_latest).
+    """
+    copies = runs.stored_copies(run_path(name, profile, comp, split))
+    for i, (path, problem) in enumerate(copies):
+        if problem is None:
+            try:
+                model, history, arrays, meta = runs.load_run(path)
+                run = Run(name, profile, model, tidy_history(history), arrays["y_true"],
+                          arrays["y_prob"], arrays["test_index"], meta, loaded=True)
+            except runs.RunDamaged as exc:
+                problem = exc.problem
+            except (KeyError, ValueError, TypeError) as exc:  # not the arrays or history of a run
+                problem = f"does not hold a run ({type(exc).__name__}: {exc})"
+            else:
+                runs.mark_latest(path)
+                return run
+        after = "using the pinned copy" if i + 1 < len(copies) else "it is trained again"
+        log_progress(f"[{name}] stored run {path}: {problem}; not used, {after}", sys.stderr)
+    return None
 
 
 def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
                 images: Callable[[], np.ndarray] | None = None, force: bool = False) -> Run:
     """Load the stored run for this profile, data and split, or train it and store it.
 
-    `images` returns the decoded composition; it is called only if training is needed.
+    `images` returns the decoded composition; it is called only if training is needed. A damaged
+    stored run is reported in one line (stored_run) and trained again.
     """
+    if not force:
+        run = stored_run(name, profile, comp, split)
+        if run is not None:
+            return run
     path = run_path(name, profile, comp, split)
-    problem = runs.check_run(runs.find_run(path))
-    if problem is None and not force:
-        return stored_run(name, profile, comp, split)
-    if problem not in (None, "not stored"):
-        log_progress(f"[{name}] stored run {path.name} is {problem}: training it again", _terminal())
     x = images() if images else xdata.load_images(comp, profile.image_size)
     y = xdata.labels_of(comp)
     start = time.time()
@@ -209,14 +228,25 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
 
 def latest_model(name: str, profile: Profile) -> tuple[keras.Model, dict]:
     """The most recently trained or loaded run of this name and profile, without the main data
-    (for `xraylib predict` / `evaluate`); says which command makes one if there is none."""
+    (for `xraylib predict` / `evaluate`): the first of its stored copies that loads. Says which
+    command makes one if there is none, and which retrains it if every copy is damaged."""
     path = runs.latest(f"{name}-{profile.name}")
-    if path is None or runs.check_run(path) is not None:
+    copies = runs.stored_copies(cache_dir() / "runs" / path.name) if path is not None else []
+    if not copies:
         raise FileNotFoundError(
             f"no stored '{name}' run for profile '{profile.name}' under {cache_dir() / 'runs'}: "
             f"make one with `xraylib train --profile {profile.name}`")
-    model, _, _, meta = runs.load_run(path)
-    return model, meta
+    problems = []
+    for copy, problem in copies:
+        if problem is None:
+            try:
+                model, _, _, meta = runs.load_run(copy)
+                return model, meta
+            except runs.RunDamaged as exc:
+                problem = exc.problem
+        problems.append(f"stored run {copy}: {problem}")
+    raise FileNotFoundError(f"{'; '.join(problems)}; retrain it with "
+                            f"`xraylib train --profile {profile.name}`")
 
 
 def initial_run(profile: Profile | str | None = None, data: str | None = None,
