@@ -65,6 +65,15 @@ def _images(comp: pd.DataFrame, profile: Profile, transform=None):
         _transformed(list(comp["path"]), profile.image_size, transform)))
 
 
+def blanked_predictions(profile: Profile, run: Run | None = None) -> np.ndarray:
+    """The trained initial model's probabilities on its test images with the lung box blanked:
+    what it can still say without the centre of the film (no training)."""
+    comp = composition(profile)
+    split = initial_split(comp, profile)
+    run = run or initial_run(profile)
+    return model_predict(run.model, _images(comp, profile, shortcuts.blank_lungs)()[split.test])
+
+
 def lungs_removed(profile: Profile) -> dict:
     """Maguolo and Nanni's test: the trained model on lung-blanked test images, and a model
     trained and tested on lung-blanked images. Accuracy far above chance means cues outside."""
@@ -72,7 +81,7 @@ def lungs_removed(profile: Profile) -> dict:
     split = initial_split(comp, profile)
     run = initial_run(profile)
     blank = _images(comp, profile, shortcuts.blank_lungs)
-    prob = model_predict(run.model, blank()[split.test])
+    prob = blanked_predictions(profile, run)
     blanked_run = train_split("lungs-blanked", profile, comp, split, images=blank)
     return {"original model, lungs blanked": evaluate.summary(run.y_true, prob),
             "model trained on blanked images": evaluate.summary(blanked_run.y_true, blanked_run.y_prob),
@@ -108,22 +117,13 @@ def jpeg_mitigation(profile: Profile) -> tuple[Run, predict.FolderResult]:
     return run, external_validation(profile, run, transform=recompress)
 
 
-ORIGIN_NAMES = {
-    "hannover-mhh-covid-19-image-repository": "COVID-19, adults (Hannover Medical School)",
-    "ieee8023-covid-chestxray-dataset": "viral pneumonia, adults (Cohen et al. collection)",
-    "kermany-cxr-pneumonia-test": "children, same hospital (Kermany test split)",
-    "nih-chestxray14-no-finding": "adult normals (NIH ChestX-ray14)",
-}
-"""Reader-facing names of the external set's origins (the manifest's `dataset` values)."""
-
-
 def origins(result: predict.FolderResult) -> pd.DataFrame:
     """One row per external origin, as numbers: images, right, accuracy (Estimate), calls per class."""
     rows = []
     for name, part in result.table.groupby("dataset"):
         right = int((part["label"] == part["predicted"]).sum())
         called = part["predicted"].value_counts().reindex(CLASSES, fill_value=0)
-        rows.append({"origin": ORIGIN_NAMES.get(name, name),
+        rows.append({"origin": xdata.DATASET_NAMES.get(name, name),
                      "true class": "/".join(CLASS_NAMES[c] for c in sorted(part["label"].unique())),
                      "images": len(part), "right": right,
                      "accuracy": evaluate.proportion(right, len(part)),

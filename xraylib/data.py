@@ -32,6 +32,17 @@ RESERVED_DATASETS = ("overall", "unreadable")  # the evaluate report's own block
 DECODE_WORKERS = 4
 
 
+DATASET_NAMES = {
+    "covid19-radiography-database-v4": "COVID-19 Radiography Database (v4)",
+    "kermany-cxr-pneumonia-train": "Kermany et al., training split (children, Guangzhou)",
+    "hannover-mhh-covid-19-image-repository": "COVID-19, adults (Hannover Medical School)",
+    "ieee8023-covid-chestxray-dataset": "viral pneumonia, adults (Cohen et al. collection)",
+    "kermany-cxr-pneumonia-test": "children, same hospital (Kermany test split)",
+    "nih-chestxray14-no-finding": "adult normals (NIH ChestX-ray14)",
+}
+"""Reader-facing names of the manifests' `dataset` values (the sources of the two folders)."""
+
+
 class DataError(ValueError):
     """A problem with the data folder or one of its files; the message names the file and the fix."""
 

@@ -66,6 +66,28 @@ def recorded(quick_study: record.Record | None = None) -> dict[str, Protocol]:
     return out
 
 
+def for_book(profile=None) -> tuple[dict[str, Protocol], record.Record]:
+    """What every summary page shows: the two records, the quick preview (its pinned runs), this
+    build's own runs when it built another profile, and the thumbnail baseline on the same splits."""
+    from . import baseline, cv, train  # noqa: PLC0415 - loading runs needs the Keras backend
+    from .config import get_profile  # noqa: PLC0415
+    from .splits import initial_split  # noqa: PLC0415
+
+    def study(p):
+        result = cv.cross_validate(p)
+        return record.from_runs(p.name, train.initial_run(p), result.runs), result
+
+    profile = profile or get_profile()
+    quick_study, result = study(get_profile("quick"))
+    out = recorded(quick_study)
+    if profile.name != "quick":
+        built, result = study(profile)
+        out["built"] = Protocol("built", f"this build ({profile.name} profile)", built,
+                                "TensorFlow, this machine", None, profile.name, "")
+    thumbs = baseline.study(result.comp, initial_split(result.comp, profile), result.splits)
+    return out, thumbs
+
+
 def headline(protocols: dict[str, Protocol], baseline: record.Record | None = None) -> pd.DataFrame:
     """Accuracy of each protocol: one study with its Wilson interval, and the spread over seeds.
 
@@ -213,4 +235,18 @@ def against_baseline(protocols: dict[str, Protocol], baseline: record.Record) ->
                      "images only the network gets right": test["a_only_right"],
                      "images only the baseline gets right": test["b_only_right"],
                      "McNemar p": test["p_value"]})
+    return pd.DataFrame(rows).set_index("protocol")
+
+
+def initial_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
+    """The initial procedure of each study beside the paper's: accuracy (Wilson), macro F1
+    (bootstrap), macro precision and recall (fractions)."""
+    rows = [{"protocol": "reported by the paper", "accuracy": paper.INITIAL_ACCURACY / 100,
+             "macro F1": paper.INITIAL_F1 / 100, "macro precision": np.nan, "macro recall": np.nan}]
+    for title, study in _studies(protocols).items():
+        y, prob = study.initial.y_true, study.initial.y_prob
+        s = evaluate.summary(y, prob)
+        rows.append({"protocol": title, "accuracy": evaluate.accuracy(y, prob),
+                     "macro F1": evaluate.macro_f1_estimate(y, prob),
+                     "macro precision": s["precision_macro"], "macro recall": s["recall_macro"]})
     return pd.DataFrame(rows).set_index("protocol")

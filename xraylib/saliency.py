@@ -199,6 +199,16 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
     "integrated_gradients": integrated_gradients, "gradcam": grad_cam}
 
 
+METHOD_NAMES = {"vanilla": "vanilla gradient", "smoothgrad": "SmoothGrad",
+                "integrated_gradients": "Integrated Gradients", "gradcam": "Grad-CAM"}
+"""How a reader sees each method's name."""
+
+SANITY_LIMIT = 0.5
+"""A method passes the randomisation test when, with every layer re-initialised, the absolute rank
+correlation of its maps with the trained network's stays below this: an inverted copy of a map is
+not an independent map, so the sign does not count."""
+
+
 def compute(method: str, model: keras.Model, x: np.ndarray, class_idx=None, **options
             ) -> np.ndarray:
     """Maps of one method by name, with its defaults unless `options` (e.g. steps=64) say
