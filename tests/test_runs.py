@@ -221,6 +221,18 @@ def test_every_run_the_chapters_read_is_pinned_for_the_current_quick_profile(rea
             f"{name} of the quick profile is not pinned in records/runs: run `make pin`")
 
 
+def test_the_network_the_saliency_chapter_examines_is_pinned(real_root, cache):
+    from xraylib import data as xdata  # noqa: PLC0415
+    from xraylib import record, train  # noqa: PLC0415
+    from xraylib.splits import initial_split  # noqa: PLC0415
+
+    profile = config.get_profile(record.EXAMINED)
+    comp = xdata.composition(profile, str(real_root))
+    found = runs.find_run(train.run_path("initial", profile, comp, initial_split(comp, profile)))
+    assert found.parent == runs.pinned_dir() and runs.check_run(found) is None, (
+        f"the {profile.name} profile's initial run is not pinned in records/runs: run `make pin`")
+
+
 # ---------------------------------------------------------------------------------------------
 # Damaged runs, the pointer, leftovers and read-only caches (issue 16)
 

@@ -176,17 +176,23 @@ def format_record(record: Record) -> str:
     return "\n".join(lines)
 
 
+EXAMINED = "authors"
+"""The profile whose 200 px initial network the saliency chapter, the opening page and the
+Conclusions examine: the protocol that reproduces the paper."""
+
+
 def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
     """Train (or load) every run the chapters read, and keep them in records/runs.
 
     Why: trained weights differ from CPU to CPU, so the book's text outputs (what nbval compares)
-    come from these pinned runs on every machine (runs.find_run). Stale pinned runs of the same
-    profile are removed, so the folder holds exactly the book's runs.
+    come from these pinned runs on every machine (runs.find_run): every run of the built profile,
+    and the initial run of EXAMINED. Stale pinned runs of those profiles are removed, so the
+    folder holds exactly the book's runs.
     """
     import shutil  # noqa: PLC0415
 
     from . import audit, runs  # noqa: PLC0415
-    from .config import cache_dir  # noqa: PLC0415
+    from .config import cache_dir, get_profile  # noqa: PLC0415
     from .train import initial_run  # noqa: PLC0415
 
     initial_run(profile, data)
@@ -194,10 +200,13 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
     audit.lungs_removed(profile)
     audit.image_level_run(profile)
     audit.jpeg_mitigation(profile)
+    initial_run(get_profile(EXAMINED), data)
     target = runs.pinned_dir()
     target.mkdir(parents=True, exist_ok=True)
     kept = []
-    for pointer in sorted((cache_dir() / "runs").glob(f"*-{profile.name}.latest")):
+    pointers = sorted((cache_dir() / "runs").glob(f"*-{profile.name}.latest"))
+    pointers += [cache_dir() / "runs" / f"initial-{EXAMINED}.latest"]
+    for pointer in pointers:
         source = runs.latest(pointer.name.removesuffix(".latest"))
         if source is None or runs.check_run(source) is not None:
             continue
@@ -205,7 +214,8 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
             shutil.rmtree(target / source.name, ignore_errors=True)
             shutil.copytree(source, target / source.name)
         kept.append(target / source.name)
-    for stale in target.glob(f"*-{profile.name}-*"):
-        if stale.is_dir() and stale not in kept:
-            shutil.rmtree(stale)
+    for name in {profile.name, EXAMINED}:
+        for stale in target.glob(f"*-{name}-*"):
+            if stale.is_dir() and stale not in kept:
+                shutil.rmtree(stale)
     return kept
