@@ -68,13 +68,16 @@ def seed_spread(values) -> Estimate:
 
 
 def as_text(table: pd.DataFrame, fractions: bool = False, **fmt) -> pd.DataFrame:
-    """A table whose cells are Estimates (or numbers) as text, for display; with `fractions`,
-    plain numbers are fractions shown in percent (at most four significant digits), NaN blank."""
+    """A table whose cells are Estimates (or numbers) as text, for display: missing values blank
+    (never "NaN"); with `fractions`, plain numbers are fractions shown in percent (at most four
+    significant digits)."""
     def cell(e):
         if isinstance(e, Estimate):
             return e.text(**fmt)
+        if isinstance(e, (float, np.floating)) and np.isnan(e):
+            return ""
         if fractions and isinstance(e, (float, np.floating)):
-            return "" if np.isnan(e) else f"{100 * e:.4g}"
+            return f"{100 * e:.4g}"
         return e
     return table.map(cell)
 
