@@ -4,9 +4,11 @@ PROFILE ?= paper
 PY := .venv/bin/python
 EXTRAS ?=
 VENV_STAMP := .venv/.installed$(if $(EXTRAS),-$(EXTRAS))
+comma := ,
+PIP_EXTRAS := book,test$(if $(EXTRAS),$(comma)$(EXTRAS))
 export PYTHONHASHSEED := 0
 
-.PHONY: data book book-stored test test-without-data unit nbval book-check notebooks bench clean pin \
+.PHONY: data book book-stored test test-without-data lint unit nbval book-check notebooks bench clean pin \
 	test-variant
 
 # CI has the data: there (CI=true, or XRAYLIB_REQUIRE_DATA=1) a missing data folder fails the run
@@ -16,7 +18,7 @@ DATA_REQUIRED := $(filter true 1 yes,$(CI) $(XRAYLIB_REQUIRE_DATA))
 $(VENV_STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e .$(if $(EXTRAS),[$(EXTRAS)])
+	$(PY) -m pip install --quiet -e ".[$(PIP_EXTRAS)]"
 	touch $@
 
 ## Build data/covid-xray and data/external from the downloaded public archives (README "Data"):
@@ -35,7 +37,7 @@ book: $(VENV_STAMP)
 ## Without the data folders (`xraylib data where`) and outside CI: every test that needs no data.
 test: $(VENV_STAMP)
 	@if [ -n "$(DATA_REQUIRED)" ] || $(PY) -m xraylib data where >/dev/null; then \
-		$(MAKE) unit nbval && $(MAKE) book-stored && $(MAKE) book-check && \
+		$(MAKE) lint unit nbval && $(MAKE) book-stored && $(MAKE) book-check && \
 		$(PY) -m xraylib bench --short; \
 	else $(MAKE) test-without-data; fi
 
@@ -43,6 +45,7 @@ test: $(VENV_STAMP)
 ## one line that names what needs the data and how to get it.
 test-without-data: $(VENV_STAMP)
 	mkdir -p _build && rm -f _build/data-note.txt
+	$(MAKE) lint
 	XRAYLIB_DATA_NOTE=_build/data-note.txt $(MAKE) unit
 	$(MAKE) book-stored
 	$(MAKE) book-check
@@ -57,6 +60,10 @@ book-stored: $(VENV_STAMP)
 	grep -q 'execute_notebooks: "off"' _build/config-stored.yml
 	.venv/bin/jupyter-book build . --config _build/config-stored.yml -W -n --keep-going
 	@echo "Book: _build/html/index.html (stored quick-profile outputs)"
+
+## The linter (ruff, configured in pyproject.toml) over the package, the tests and the benchmarks.
+lint: $(VENV_STAMP)
+	$(PY) -m ruff check xraylib tests benchmarks
 
 unit: $(VENV_STAMP)
 	$(PY) -m pytest tests -m "not book" -q

@@ -101,11 +101,11 @@ def speed_configs() -> list[Variant]:
 def train_once(epochs: int = EPOCHS) -> dict:
     """Train the quick profile's initial run for `epochs` in this process; first epoch and weight hash."""
     sys.path.insert(0, str(ROOT))
-    from xraylib import data as xdata  # noqa: PLC0415 - TensorFlow starts here, after the environment
-    from xraylib import train  # noqa: PLC0415
-    from xraylib.backend import keras  # noqa: PLC0415
-    from xraylib.config import get_profile  # noqa: PLC0415
-    from xraylib.splits import initial_split  # noqa: PLC0415
+    from xraylib import data as xdata
+    from xraylib import train
+    from xraylib.backend import keras
+    from xraylib.config import get_profile
+    from xraylib.splits import initial_split
 
     class Raw(keras.callbacks.Callback):  # fit_model's history is rounded; keep every digit
         def __init__(self):
@@ -161,8 +161,8 @@ def run_variant(variant: Variant, epochs: int = EPOCHS) -> dict:
 
 def in_kernel(epochs: int) -> None:
     """Run the child in a fresh Jupyter kernel (the environment is inherited) and relay its result."""
-    import nbformat  # noqa: PLC0415
-    from nbclient import NotebookClient  # noqa: PLC0415
+    import nbformat
+    from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(_kernel_cell(epochs))])
     NotebookClient(nb, timeout=3600, kernel_name="python3",
@@ -174,12 +174,12 @@ def in_kernel(epochs: int) -> None:
 def machine() -> dict:
     """The CPU, its caches (GEMM block sizes follow them) and the library versions."""
     sys.path.insert(0, str(ROOT))
-    from xraylib.backend import versions  # noqa: PLC0415
-    from xraylib.bench import cpu_info  # noqa: PLC0415
+    from xraylib.backend import versions
+    from xraylib.bench import cpu_info
 
     caches = {}
     for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
-        read = lambda name: (index / name).read_text().strip()  # noqa: E731, B023
+        read = lambda name: (index / name).read_text().strip()  # noqa: E731
         caches[f"L{read('level')}{read('type')[0].lower() if read('level') == '1' else ''}"] = read("size")
     return {"cpus": os.cpu_count(), **cpu_info(), "caches": caches, **versions()}
 
@@ -243,7 +243,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for v in every:
             where = "kernel" if v.kernel else "script"
-            print(f"{v.key:22s} {v.factor:38s} {where:6s} {v.setting}" + (f"  (against {v.against})" if v.against else ""))
+            against = f"  (against {v.against})" if v.against else ""
+            print(f"{v.key:22s} {v.factor:38s} {where:6s} {v.setting}{against}")
         print(f"speed ({SPEED_EPOCHS} epochs, {ROUNDS} rounds): " + "; ".join(c.setting for c in speed_configs()))
         return 0
     known = {v.key: v for v in every}

@@ -30,8 +30,8 @@ def prep(path: str) -> None:
     """Decode the paper composition at 200 px (8-bit gray) and store every split's indices."""
     from xraylib import data as xdata
     from xraylib.config import get_profile
-    from xraylib.splits import cv_splits, initial_split
     from xraylib.data import composition
+    from xraylib.splits import cv_splits, initial_split
 
     profile = get_profile("paper")
     comp = composition(profile)
@@ -70,7 +70,8 @@ def run(npz: str, out: str, deadline: float, done: str | None, only: list[str],
     for name, members in plan(splits):
         if smoke:  # two members, one epoch, 20 training images: checks the whole path quickly
             members = [dataclasses.replace(m, profile=dataclasses.replace(m.profile, epochs=1),
-                                           train=m.train[:2 * m.profile.batch_size], val=m.val[:10]) for m in members[:2]]
+                                           train=m.train[:2 * m.profile.batch_size], val=m.val[:10])
+                       for m in members[:2]]
         if name in result["groups"] or (only and name not in only):
             continue
         images = sum(m.profile.epochs * (len(m.train) // m.profile.batch_size) * m.profile.batch_size

@@ -160,7 +160,7 @@ def run(scratch: Path, record: Path | None) -> dict:
 def write_selection() -> None:
     """xraylib/selection.csv from the project's two manifests."""
     sys.path.insert(0, str(ROOT))
-    from xraylib import importer  # noqa: PLC0415
+    from xraylib import importer
 
     df = importer.build_selection([SHARED / "covid-xray" / "manifest.csv",
                                    SHARED / "external" / "manifest.csv"])

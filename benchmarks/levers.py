@@ -1,9 +1,11 @@
 """Which speed levers help the paper network on this CPU: measured, not assumed (Performance page).
 
 Each lever trains the paper network (200x200, in-memory random images, no augmentation unless the
-lever adds our augmentation layers) in its own process, because TensorFlow's thread settings must be fixed before it starts; the second of two
-epochs is timed. Each lever is measured REPEATS times in fresh processes (the slow ones once) and the
-median is compared: on our 2-core machines the same process can run at one of two speeds. Writes benchmarks/levers.json (`make bench` runs it after `xraylib bench`).
+lever adds our augmentation layers) in its own process, because TensorFlow's thread settings must
+be fixed before it starts; the second of two epochs is timed. Each lever is measured REPEATS times
+in fresh processes (the slow ones once) and the median is compared: on our 2-core machines the same
+process can run at one of two speeds. Writes benchmarks/levers.json (`make bench` runs it after
+`xraylib bench`).
 
     python benchmarks/levers.py [OUT.json]
 """
@@ -36,13 +38,13 @@ LEVERS = [  # (key the Performance page glues by, what the lever is, its setting
 def measure(lever: dict) -> float:
     """Training images per second for one lever (run in a fresh process)."""
     sys.path.insert(0, str(ROOT))
-    import numpy as np  # noqa: PLC0415
+    import numpy as np
+    import tensorflow as tf
 
-    from xraylib.config import get_profile  # noqa: PLC0415
-    from xraylib.model import build_model  # noqa: PLC0415
-    import tensorflow as tf  # noqa: PLC0415
-    from xraylib.backend import keras  # noqa: PLC0415
-    from xraylib.augment import Augment  # noqa: PLC0415
+    from xraylib.augment import Augment
+    from xraylib.backend import keras
+    from xraylib.config import get_profile
+    from xraylib.model import build_model
 
     if "intra" in lever:
         tf.config.threading.set_intra_op_parallelism_threads(lever["intra"])

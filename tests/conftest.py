@@ -185,7 +185,7 @@ def no_hang():
         def target():
             try:
                 box["value"] = fn(*args)
-            except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            except BaseException as exc:
                 box["error"] = exc
 
         thread = threading.Thread(target=target, daemon=True)

@@ -9,10 +9,9 @@ from __future__ import annotations
 import base64
 import io
 
+import _book_helpers as bh
 import pytest
 from PIL import Image
-
-import _book_helpers as bh
 
 TOC_FILES = bh.toc_files()
 CHAPTERS = bh.chapter_files(TOC_FILES)

@@ -108,7 +108,7 @@ def test_data_where_exits_1_naming_the_folder_it_cannot_find(tmp_path, monkeypat
 
 def test_data_verify_exits_1_naming_text_truncated_empty_and_bomb_pngs(make_root, bomb_png,
                                                                        capsys):
-    import shutil  # noqa: PLC0415
+    import shutil
 
     root = make_root(GOOD + [{"file": f"images/covid/{n}.png", "label": "covid"}
                              for n in ("text", "truncated", "empty", "bomb")])
@@ -162,7 +162,7 @@ def test_a_usage_error_with_json_prints_a_json_error_and_exits_2(capsys):
 
 def test_record_out_naming_a_folder_exits_2_before_building_the_record(tmp_path, monkeypatch,
                                                                        capsys):
-    from xraylib import record  # noqa: PLC0415
+    from xraylib import record
 
     monkeypatch.setattr(record, "build_record", lambda *a, **k: pytest.fail("work began first"))
     assert main(["record", "--profile", "quick", "--out", str(tmp_path)]) == 2
@@ -171,10 +171,10 @@ def test_record_out_naming_a_folder_exits_2_before_building_the_record(tmp_path,
 
 def test_record_that_cannot_be_written_is_kept_in_a_file_the_error_names(tmp_path, monkeypatch,
                                                                          capsys):
-    import os  # noqa: PLC0415
-    import re  # noqa: PLC0415
+    import os
+    import re
 
-    from xraylib import record  # noqa: PLC0415
+    from xraylib import record
 
     monkeypatch.setattr(record, "build_record", lambda *a, **k: {"profile": "quick", "runs": {}})
     out = tmp_path / "rec.json"

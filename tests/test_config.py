@@ -13,8 +13,11 @@ ROOT = config.project_root()
 
 
 def _pyproject_pins() -> list[str]:
+    """The package's, the book's and the tests' pins (the optional JAX backend is not in conda's list)."""
     with open(ROOT / "pyproject.toml", "rb") as f:
-        return tomllib.load(f)["project"]["dependencies"]
+        project = tomllib.load(f)["project"]
+    extras = project["optional-dependencies"]
+    return project["dependencies"] + extras["book"] + extras["test"]
 
 
 def _environment_pins() -> list[str]:
@@ -167,7 +170,7 @@ def test_paper_and_quick_profiles_have_different_keys():
 
 @pytest.mark.parametrize("env", [{}, {"CI": "false"}, {"XRAYLIB_REQUIRE_DATA": "0"}])
 def test_a_data_test_without_the_data_is_skipped_outside_ci(monkeypatch, env):
-    from conftest import NEEDS_DATA, missing_data  # noqa: PLC0415
+    from conftest import NEEDS_DATA, missing_data
     for name in ("CI", "XRAYLIB_REQUIRE_DATA"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
@@ -178,7 +181,7 @@ def test_a_data_test_without_the_data_is_skipped_outside_ci(monkeypatch, env):
 
 @pytest.mark.parametrize("env", [{"CI": "true"}, {"XRAYLIB_REQUIRE_DATA": "1"}])
 def test_a_data_test_without_the_data_fails_where_the_data_are_expected(monkeypatch, env):
-    from conftest import missing_data  # noqa: PLC0415
+    from conftest import missing_data
     for name in ("CI", "XRAYLIB_REQUIRE_DATA"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from xraylib import config, cv, paper, train
+from xraylib import config, cv, paper, study, train
 from xraylib.config import CLASSES
 
 Y_TRUE = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 2])
@@ -41,7 +41,7 @@ def test_fold_table_ends_with_mean_and_sample_standard_deviation_of_the_folds():
 
 def test_pooled_predictions_put_each_fold_back_at_its_own_test_rows():
     profile = config.get_profile("quick")
-    fake = [train.Run(f"cv-fold-{i}", profile, None, None, y_true=np.full(2, i),
+    fake = [study.Run(f"cv-fold-{i}", profile, None, None, y_true=np.full(2, i),
                       y_prob=np.full((2, 3), i / 10), test_index=np.array([i, i + 3]))
             for i in range(3)]
     result = cv.CrossValidation(profile, comp=np.zeros(6), splits=[], runs=fake)
@@ -80,14 +80,14 @@ def resumed(tmp_path_factory, class_folder):
 
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(config.CACHE_ENV, str(base / "cache"))
-        mp.setattr(train, "fit_model", fit)
+        mp.setattr(study, "fit_model", fit)
         calls.append([])
         with pytest.raises(Killed):
-            cv.cross_validate(profile, data)
+            study.Study(profile, data).cross_validate()
         calls.append([])
-        second = cv.cross_validate(profile, data)
+        second = study.Study(profile, data).cross_validate()
         calls.append([])
-        third = cv.cross_validate(profile, data)
+        third = study.Study(profile, data).cross_validate()
     return profile, calls, second, third
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import (accuracy_score, f1_score, precision_score, recall_score,
-                             roc_auc_score)
+from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score, roc_auc_score
 
 from xraylib import evaluate
 from xraylib.config import CLASSES
@@ -210,7 +209,7 @@ def test_an_estimate_prints_value_and_interval_in_percent_and_never_minus_zero()
 
 
 def test_an_estimate_as_json_is_three_numbers():
-    import json  # noqa: PLC0415
+    import json
 
     assert json.loads(json.dumps(evaluate.Estimate(0.5, 0.4, 0.6).as_dict())) == {
         "value": 0.5, "low": 0.4, "high": 0.6}

@@ -115,7 +115,7 @@ def test_cv_comparison_puts_the_paper_beside_both_ends_and_the_cpu_seed(record):
 
 
 def test_the_record_tested_on_this_book_s_splits(record, real_comp, paper):
-    from xraylib.splits import cv_splits, initial_split  # noqa: PLC0415
+    from xraylib.splits import cv_splits, initial_split
 
     stored = json.loads(RECORD.read_text())["splits"]
     for split in [initial_split(real_comp, paper), *cv_splits(real_comp, paper)]:

@@ -5,12 +5,11 @@ import dataclasses
 import json
 
 import numpy as np
+from test_study import make_composition
 
 from xraylib import config, ladder
 from xraylib.grid import Member
 from xraylib.splits import Split
-
-from test_train import make_composition
 
 
 def tiny_plan(comp):

@@ -5,12 +5,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import pytest
 
-from xraylib import plots  # noqa: E402
+from xraylib import plots
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def _study(n=60, seed=0):
 
 
 def test_importing_plots_changes_no_global_style():
-    import importlib  # noqa: PLC0415
+    import importlib
 
     before = dict(matplotlib.rcParams)
     importlib.reload(plots)
@@ -122,7 +122,7 @@ def test_learning_curves_have_whole_epochs_on_the_axis():
 
 
 def test_the_origin_figure_reads_numeric_estimates():
-    from xraylib.evaluate import Estimate  # noqa: PLC0415
+    from xraylib.evaluate import Estimate
 
     table = pd.DataFrame({"accuracy": [Estimate(0.5, 0.3, 0.7), Estimate(0.05, 0.01, 0.2)],
                           "true class": ["COVID-19", "normal"], "images": [34, 60]}, index=["x", "y"])

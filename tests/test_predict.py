@@ -27,9 +27,9 @@ QUICK = config.get_profile("quick")
 @pytest.fixture(scope="module")
 def store(tmp_path_factory) -> Path:
     """A cache folder holding one stored, marked 'initial' run of the quick profile (untrained)."""
-    from xraylib import train  # noqa: PLC0415 - TensorFlow
-    from xraylib.model import build_model  # noqa: PLC0415
-    from xraylib.backend import keras  # noqa: PLC0415
+    from xraylib import study
+    from xraylib.backend import keras
+    from xraylib.model import build_model
 
     folder = tmp_path_factory.mktemp("store")
     with pytest.MonkeyPatch.context() as mp:
@@ -46,7 +46,7 @@ def store(tmp_path_factory) -> Path:
                   "test_index": np.arange(3)}
         runs.save_run(path, model, history, arrays, {"profile": QUICK.name})
         runs.mark_latest(path)
-        train.latest_model("initial", QUICK)  # the set-up is what the commands look for
+        study.latest_model("initial", QUICK)  # the set-up is what the commands look for
     return folder
 
 
@@ -400,11 +400,11 @@ def test_predict_of_a_missing_file_says_not_found_without_manifest_advice(stored
 
 def test_predict_out_naming_an_existing_file_exits_2_before_loading_the_model(
         stored, tmp_path, capsys, monkeypatch):
-    from xraylib import train  # noqa: PLC0415
+    from xraylib import study
 
     existing = tmp_path / "maps.png"
     existing.write_text("keep me")
-    monkeypatch.setattr(train, "latest_model", lambda *a: pytest.fail("work began before --out "
+    monkeypatch.setattr(study, "latest_model", lambda *a: pytest.fail("work began before --out "
                                                                       "was checked"))
     code = main(["predict", str(_png(tmp_path / "good.png")), "--out", str(existing),
                  "--profile", "quick", "--json"])

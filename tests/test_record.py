@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xraylib import cli, config, cv, record, train
+from xraylib import cli, config, record, study
 from xraylib.config import CLASSES
 from xraylib.model import build_model
 
@@ -30,18 +30,18 @@ def tiny(tmp_path, cache, monkeypatch, class_folder):
                                 "val_accuracy": [0.4], "val_loss": [1.1], "lr": [3.90625e-07],
                                 "kept": [True]})
         return build_model(profile, size=x_train.shape[1]), history
-    monkeypatch.setattr(train, "fit_model", untrained)
+    monkeypatch.setattr(study, "fit_model", untrained)
     monkeypatch.setattr(cli, "get_profile", lambda name=None: profile)  # the CLI gets it by name
     return profile, data
 
 
 def no_training(monkeypatch):
-    monkeypatch.setattr(train, "fit_model", lambda *a, **k: pytest.fail("recording must not train"))
+    monkeypatch.setattr(study, "fit_model", lambda *a, **k: pytest.fail("recording must not train"))
 
 
 def test_record_lists_stored_runs_and_names_the_missing_without_training(tiny, monkeypatch):
     profile, data = tiny
-    cv.cross_validate(profile, data)
+    study.Study(profile, data).cross_validate()
     no_training(monkeypatch)
     raw = record.build_record(profile, data, note="tiny")
     assert sorted(raw["runs"]) == ["cv-fold-1", "cv-fold-2", "cv-fold-3"]
@@ -53,7 +53,7 @@ def test_record_lists_stored_runs_and_names_the_missing_without_training(tiny, m
 def test_recorded_folds_read_back_give_the_cvs_own_table_and_predictions(tiny, tmp_path,
                                                                           monkeypatch):
     profile, data = tiny
-    result = cv.cross_validate(profile, data)
+    result = study.Study(profile, data).cross_validate()
     no_training(monkeypatch)
     path = tmp_path / "records" / "tiny.json"
     path.parent.mkdir()
@@ -72,7 +72,7 @@ def test_recorded_folds_read_back_give_the_cvs_own_table_and_predictions(tiny, t
 
 def test_record_command_writes_the_file_and_prints_what_it_holds(tiny, tmp_path, capsys):
     profile, data = tiny
-    train.initial_run(profile, data)
+    study.Study(profile, data).initial_run()
     out = tmp_path / "out" / "rec.json"
     assert cli.main(["record", "--profile", profile.name, "--data", data, "--out", str(out)]) == 0
     text = capsys.readouterr().out
@@ -136,7 +136,7 @@ def test_run_table_shows_a_rate_rounded_away_to_0_as_below_5e_7():
 
 
 def test_runs_turned_into_a_record_keep_their_predictions_and_history():
-    from types import SimpleNamespace  # noqa: PLC0415
+    from types import SimpleNamespace
 
     make = lambda name: SimpleNamespace(name=name, y_true=np.array([0, 1, 2]),  # noqa: E731
                                         y_prob=np.eye(3), history=pd.DataFrame({"lr": [1e-3]}),

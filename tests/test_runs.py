@@ -165,7 +165,7 @@ def test_run_dir_lies_under_the_cache_runs_folder(cache):
 @pytest.fixture
 def pinned(stored, tmp_path, monkeypatch):
     """The stored run moved to a private pinned folder; the cache no longer has it."""
-    import shutil  # noqa: PLC0415
+    import shutil
 
     folder = tmp_path / "pinned"
     folder.mkdir()
@@ -208,27 +208,27 @@ def test_latest_points_at_a_pinned_run(pinned):
 def test_every_run_the_chapters_read_is_pinned_for_the_current_quick_profile(real_root, cache):
     # A change to the quick profile, the data or the splits changes the runs' keys: then the
     # chapters would train on the reader's machine and print other numbers. `make pin` mends it.
-    from xraylib import data as xdata  # noqa: PLC0415
-    from xraylib import train  # noqa: PLC0415
-    from xraylib.splits import cv_splits, initial_split  # noqa: PLC0415
+    from xraylib import data as xdata
+    from xraylib import study
+    from xraylib.splits import cv_splits, initial_split
 
     profile = config.get_profile("quick")
     comp = xdata.composition(profile, str(real_root))
     for name, split in [("initial", initial_split(comp, profile))] + [
             (f"cv-{s.name}", s) for s in cv_splits(comp, profile)]:
-        found = runs.find_run(train.run_path(name, profile, comp, split))
+        found = runs.find_run(study.run_path(name, profile, comp, split))
         assert found.parent == runs.pinned_dir() and runs.check_run(found) is None, (
             f"{name} of the quick profile is not pinned in records/runs: run `make pin`")
 
 
 def test_the_network_the_saliency_chapter_examines_is_pinned(real_root, cache):
-    from xraylib import data as xdata  # noqa: PLC0415
-    from xraylib import record, train  # noqa: PLC0415
-    from xraylib.splits import initial_split  # noqa: PLC0415
+    from xraylib import data as xdata
+    from xraylib import record, study
+    from xraylib.splits import initial_split
 
     profile = config.get_profile(record.EXAMINED)
     comp = xdata.composition(profile, str(real_root))
-    found = runs.find_run(train.run_path("initial", profile, comp, initial_split(comp, profile)))
+    found = runs.find_run(study.run_path("initial", profile, comp, initial_split(comp, profile)))
     assert found.parent == runs.pinned_dir() and runs.check_run(found) is None, (
         f"the {profile.name} profile's initial run is not pinned in records/runs: run `make pin`")
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from xraylib import regions, saliency
+from xraylib.backend import keras
 from xraylib.config import get_profile
 from xraylib.model import build_model
-from xraylib.backend import keras
 
 TOY_SIZE, SQUARE = 32, 6
 
@@ -218,7 +218,7 @@ def test_uniform_map_has_shares_equal_to_area_fractions():
 
 
 def test_overlay_is_rgb_uint8_and_colors_the_peak_with_the_colormaps_top():
-    import matplotlib  # noqa: PLC0415
+    import matplotlib
 
     gray = np.full((8, 8), 0.5, np.float32)
     heat = np.zeros((8, 8), np.float32)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from xraylib import config, cv, ladder, runs
+from xraylib import config, ladder, runs, study
 
 RECORD = Path(__file__).resolve().parents[1] / "records" / "quick-seeds.json"
 
@@ -28,7 +28,7 @@ def test_a_fresh_quick_cross_validation_falls_inside_the_seed_spread(real_root, 
     # the mean of the folds over a few points.
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
     monkeypatch.setenv(runs.PINNED_ENV, "0")
-    result = cv.cross_validate("quick", data=str(real_root))
+    result = study.Study("quick", real_root).cross_validate()
     assert not any(run.loaded for run in result.runs), "the folds must be trained here, not loaded"
     accuracy = float(result.table().loc["mean", "accuracy"])
     seeds = ladder.seed_accuracies("quick", "cv mean")

@@ -1,7 +1,6 @@
 """Experiments that ask whether the model sees disease: external origins, lungs removed, patient
-grouping, and one mitigation. Each trained model goes through the run store like any other.
-
-Used by chapter 8 ("Does the model see COVID-19?") and the model card.
+grouping, and one mitigation. Each is an experiment on a Study, and each model it trains goes
+through the study's run store like any other.
 """
 from __future__ import annotations
 
@@ -12,10 +11,9 @@ import pandas as pd
 
 from . import data as xdata
 from . import evaluate, predict, shortcuts
-from .config import CLASS_NAMES, CLASSES, Profile, external_dir
+from .config import CLASS_NAMES, CLASSES, external_dir
 from .splits import Split, initial_split
-from .data import composition
-from .train import Run, initial_run, train_split
+from .study import Run, Study
 from .train import predict as model_predict
 
 MITIGATION_QUALITY = 75  # JPEG quality used to re-compress every image (the cue's own quality)
@@ -29,13 +27,14 @@ def _transformed(paths: list[str], size: int, transform=None) -> np.ndarray:
     return xdata.resize_gray(transform(xdata.load_gray(paths, NATIVE)), size)
 
 
-def external_validation(profile: Profile, run: Run | None = None,
-                        transform=None) -> predict.FolderResult:
-    """The initial-procedure model on the external set, reported per origin (`dataset`)."""
-    run = run or initial_run(profile)
+def external_validation(study: Study, run: Run | None = None, transform=None,
+                        external: str | None = None) -> predict.FolderResult:
+    """The initial-procedure model on the external set (folder: `external` or the default)."""
+    run = run or study.initial_run()
+    profile = study.profile
     if transform is None:
-        return predict.evaluate_folder(external_dir(), run.model, profile)
-    ext = xdata.read_dataset(external_dir())
+        return predict.evaluate_folder(external_dir(external), run.model, profile)
+    ext = xdata.read_dataset(external_dir(external))
     gray = _transformed(list(ext["path"]), profile.image_size, transform)
     prob = model_predict(run.model, xdata.to_model_input(gray))
     table = ext[["file", "label", "dataset"]].reset_index(drop=True)
@@ -45,56 +44,37 @@ def external_validation(profile: Profile, run: Run | None = None,
     return predict.FolderResult(table)
 
 
-def origin_table(result: predict.FolderResult) -> pd.DataFrame:
-    """One row per external origin: images, label, accuracy with Wilson 95% CI, what it was called."""
-    rows = []
-    for name, part in result.table.groupby("dataset"):
-        correct = int((part["label"] == part["predicted"]).sum())
-        lo, hi = evaluate.wilson_interval(correct, len(part))
-        called = part["predicted"].value_counts().reindex(CLASSES, fill_value=0)
-        rows.append({"origin": name, "true label": "/".join(sorted(part["label"].unique())),
-                     "images": len(part), "accuracy (%)": round(100 * correct / len(part), 1),
-                     "95% CI": f"{100 * lo:.1f}-{100 * hi:.1f}",
-                     **{f"called {c}": int(called[c]) for c in CLASSES}})
-    return pd.DataFrame(rows).set_index("origin")
-
-
-def _images(comp: pd.DataFrame, profile: Profile, transform=None):
-    """A cached loader of the composition's model inputs, optionally transformed (uint8 gray)."""
+def _images(study: Study, transform):
+    """A cached loader of the composition's model inputs, transformed first (uint8 gray)."""
     return functools.cache(lambda: xdata.to_model_input(
-        _transformed(list(comp["path"]), profile.image_size, transform)))
+        _transformed(list(study.comp["path"]), study.profile.image_size, transform)))
 
 
-def blanked_predictions(profile: Profile, run: Run | None = None) -> np.ndarray:
+def blanked_predictions(study: Study, run: Run | None = None) -> np.ndarray:
     """The trained initial model's probabilities on its test images with the lung box blanked:
     what it can still say without the centre of the film (no training)."""
-    comp = composition(profile)
-    split = initial_split(comp, profile)
-    run = run or initial_run(profile)
-    return model_predict(run.model, _images(comp, profile, shortcuts.blank_lungs)()[split.test])
+    run = run or study.initial_run()
+    return model_predict(run.model, _images(study, shortcuts.blank_lungs)()[study.initial_split.test])
 
 
-def lungs_removed(profile: Profile) -> dict:
+def lungs_removed(study: Study) -> dict:
     """Maguolo and Nanni's test: the trained model on lung-blanked test images, and a model
     trained and tested on lung-blanked images. Accuracy far above chance means cues outside."""
-    comp = composition(profile)
-    split = initial_split(comp, profile)
-    run = initial_run(profile)
-    blank = _images(comp, profile, shortcuts.blank_lungs)
-    prob = blanked_predictions(profile, run)
-    blanked_run = train_split("lungs-blanked", profile, comp, split, images=blank)
+    run = study.initial_run()
+    prob = blanked_predictions(study, run)
+    blanked_run = study.run("lungs-blanked", study.initial_split, images=_images(study, shortcuts.blank_lungs))
     return {"original model, lungs blanked": evaluate.summary(run.y_true, prob),
             "model trained on blanked images": evaluate.summary(blanked_run.y_true, blanked_run.y_prob),
             "original model, intact images": evaluate.summary(run.y_true, run.y_prob),
             "blanked_run": blanked_run}
 
 
-def image_level_run(profile: Profile) -> tuple[Run, Split]:
+def image_level_run(study: Study) -> tuple[Run, Split]:
     """The initial procedure split by image instead of by patient (patients may straddle)."""
-    comp = composition(profile).copy()
+    comp = study.comp.copy()
     comp["group"] = shortcuts.image_level_groups(comp)
-    split = initial_split(comp, profile)
-    return train_split("initial-image-level", profile, comp, split), split
+    split = initial_split(comp, study.profile)
+    return study.run("initial-image-level", split, comp=comp), split
 
 
 def straddling_patients(comp: pd.DataFrame, split: Split) -> int:
@@ -105,16 +85,14 @@ def straddling_patients(comp: pd.DataFrame, split: Split) -> int:
     return len(train_ids & test_ids)
 
 
-def jpeg_mitigation(profile: Profile) -> tuple[Run, predict.FolderResult]:
+def jpeg_mitigation(study: Study) -> tuple[Run, predict.FolderResult]:
     """Every image, of every class and origin, re-compressed as JPEG on the data's 224 px grid
     before training and testing, so that JPEG artefacts no longer mark two of the classes."""
     recompress = functools.partial(shortcuts.jpeg_recompress, quality=MITIGATION_QUALITY,
                                    grid=shortcuts.JPEG_GRID)
-    comp = composition(profile)
-    split = initial_split(comp, profile)
-    run = train_split(f"jpeg-q{MITIGATION_QUALITY}-grid{shortcuts.JPEG_GRID}", profile, comp, split,
-                      images=_images(comp, profile, recompress))
-    return run, external_validation(profile, run, transform=recompress)
+    run = study.run(f"jpeg-q{MITIGATION_QUALITY}-grid{shortcuts.JPEG_GRID}", study.initial_split,
+                    images=_images(study, recompress))
+    return run, external_validation(study, run, transform=recompress)
 
 
 def origins(result: predict.FolderResult) -> pd.DataFrame:

@@ -22,10 +22,10 @@ def _quiet_import():
     devnull = os.open(os.devnull, os.O_WRONLY)
     try:
         os.dup2(devnull, 2)
-        import keras  # noqa: PLC0415
+        import keras
         if keras.backend.backend() == "tensorflow":
-            import absl.logging  # noqa: PLC0415
-            import tensorflow as tf  # noqa: PLC0415
+            import absl.logging
+            import tensorflow as tf
             tf.get_logger().setLevel("ERROR")
             absl.logging.set_verbosity(absl.logging.ERROR)
     finally:
@@ -39,11 +39,12 @@ keras = _quiet_import()
 BACKEND: str = keras.backend.backend()
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and the backend; on TensorFlow also ask for deterministic kernels."""
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and the backend; on TensorFlow, if asked, also turn on deterministic
+    kernels (for the whole process: TensorFlow has no narrower setting)."""
     keras.utils.set_random_seed(seed)
-    if BACKEND == "tensorflow":
-        import tensorflow as tf  # noqa: PLC0415
+    if deterministic and BACKEND == "tensorflow":
+        import tensorflow as tf
         try:
             tf.config.experimental.enable_op_determinism()
         except Exception:  # already enabled
@@ -58,17 +59,17 @@ def to_numpy(x) -> np.ndarray:
 def input_gradients(fn, x: np.ndarray) -> np.ndarray:
     """d fn(x)[i] / d x[i] for a batch: `fn` maps a batch to one scalar per sample."""
     if BACKEND == "tensorflow":
-        import tensorflow as tf  # noqa: PLC0415
+        import tensorflow as tf
         xb = tf.convert_to_tensor(x)
         with tf.GradientTape() as tape:
             tape.watch(xb)
             out = fn(xb)
         return tape.gradient(out, xb).numpy()
     if BACKEND == "jax":
-        import jax  # noqa: PLC0415
+        import jax
         return np.asarray(jax.grad(lambda v: fn(v).sum())(jax.numpy.asarray(x)))
     if BACKEND == "torch":
-        import torch  # noqa: PLC0415
+        import torch
         xb = torch.tensor(x, requires_grad=True)
         fn(xb).sum().backward()
         return xb.grad.detach().cpu().numpy()
@@ -79,11 +80,11 @@ def versions() -> dict:
     """Backend name and library versions, for run metadata and records."""
     out = {"backend": BACKEND, "keras": keras.__version__}
     if BACKEND == "tensorflow":
-        import tensorflow as tf  # noqa: PLC0415
+        import tensorflow as tf
         out["tensorflow"] = tf.__version__
         out["intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
     elif BACKEND == "jax":
-        import jax  # noqa: PLC0415
+        import jax
         out["jax"] = jax.__version__
         out["device"] = str(jax.devices()[0].device_kind)
     return out

@@ -58,7 +58,7 @@ def logistic_cv(comp, splits: list[Split], size: int = THUMBNAIL, seed: int = 0)
 
 def study(comp, initial: Split, folds: list[Split], size: int = THUMBNAIL):
     """The thumbnail baseline through the same procedures as the CNN, as a record.Record."""
-    from .record import Record, RecordedRun  # noqa: PLC0415
+    from .record import Record, RecordedRun
 
     y = xdata.labels_of(comp)
     prob, first = logistic_cv(comp, folds, size), logistic_cv(comp, [initial], size)

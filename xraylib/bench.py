@@ -22,12 +22,11 @@ import pandas as pd
 
 from . import data as xdata
 from . import paper
+from .augment import Augment
+from .backend import keras, seed_everything, versions
 from .config import CLASSES, Profile
 from .model import build_model
-from .splits import initial_split
-from .backend import keras, seed_everything, versions
-from .augment import Augment
-from .data import composition
+from .study import Study
 from .train import fit_model
 
 _EPOCHS = 25
@@ -91,10 +90,10 @@ def _ours(x, y, xv, yv, profile: Profile, epochs: int) -> tuple[float, float]:
     return timer.last, float(history["val_accuracy"].iloc[-1])
 
 
-def run_bench(profile: Profile, short: bool = False) -> dict:
+def run_bench(profile: Profile, short: bool = False, data: str | None = None) -> dict:
     """Measure the three paths and inference; project the full paper study's wall time."""
-    comp = composition(profile)
-    split = initial_split(comp, profile)
+    study = Study(profile, data)
+    comp, split = study.comp, study.initial_split
     labels = xdata.labels_of(comp)
     if short:  # a few images of every class, so every class folder exists for the naive loader
         take = lambda idx, n: np.concatenate([idx[labels[idx] == k][:n] for k in range(len(CLASSES))])  # noqa: E731
@@ -137,21 +136,35 @@ def run_bench(profile: Profile, short: bool = False) -> dict:
     }
 
 
+_AMD_CORES = {0x17: "Zen 1/2", 0x19: "Zen 3/4", 0x1A: "Zen 5"}
+
+
 def cpu_info() -> dict:
-    """CPU model and the vector extensions that decide which speed-ups can help (bf16 needs
-    AVX-512 BF16 or AMX to beat float32)."""
-    model, flags = platform.processor() or platform.machine(), set()
+    """CPU model, family and the vector extensions: which kernels oneDNN picks (and so which
+    trained weights come out) follows them, and bf16 needs AVX-512 BF16 or AMX to beat float32."""
+    model, flags, family, number, vendor = platform.processor() or platform.machine(), set(), None, None, ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
+            key, value = key.strip(), value.strip()
+            if key == "model name":
+                model = value
+            elif key == "flags":
                 flags = set(value.split())
-    except OSError:
+            elif key == "cpu family" and family is None:
+                family = int(value)
+            elif key == "model" and number is None:
+                number = int(value)
+            elif key == "vendor_id":
+                vendor = value
+    except (OSError, ValueError):
         pass
     wanted = ("avx2", "fma", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile")
-    return {"processor": model, "vector_extensions": [f for f in wanted if f in flags]}
+    out = {"processor": model, "vector_extensions": [f for f in wanted if f in flags]}
+    if family is not None:
+        core = _AMD_CORES.get(family, "") if vendor == "AuthenticAMD" else ""
+        out["family_model"] = f"{family}/{number}" + (f" ({core})" if core else "")
+    return out
 
 
 def format_bench(r: dict) -> str:

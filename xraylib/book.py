@@ -13,7 +13,7 @@ from .config import Profile
 
 def glue(name: str, value, display: bool = False):
     """myst-nb glue that also works outside a book build (no output either way unless asked)."""
-    from myst_nb import glue as _glue  # noqa: PLC0415
+    from myst_nb import glue as _glue
 
     _glue(name, value, display=display)
     return value
@@ -26,8 +26,8 @@ def banner(profile: Profile) -> None:
 
 def execute_in_place(paths: list[str], timeout: int = 3600) -> None:
     """Run each notebook top to bottom in its folder and store its outputs (stderr dropped)."""
-    import nbformat  # noqa: PLC0415
-    from nbclient import NotebookClient  # noqa: PLC0415
+    import nbformat
+    from nbclient import NotebookClient
 
     for path in map(Path, paths):
         print(f"executing {path} ...", file=sys.stderr, flush=True)

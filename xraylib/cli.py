@@ -45,8 +45,8 @@ def _write_out(out: Path, text: str) -> None:
 
 
 def _data_verify(args) -> int:
-    from . import data  # noqa: PLC0415
-    from .config import data_dir  # noqa: PLC0415
+    from . import data
+    from .config import data_dir
 
     root = data_dir(args.data)
     df = data.load_manifest(root)
@@ -75,8 +75,8 @@ def _data_verify(args) -> int:
 
 
 def _data_import(args) -> int:
-    from . import importer  # noqa: PLC0415
-    from .config import project_root  # noqa: PLC0415
+    from . import importer
+    from .config import project_root
 
     out = Path(args.out) if args.out else project_root() / "data"
     sets = (args.only,) if args.only else DATA_SETS
@@ -95,7 +95,7 @@ def _data_import(args) -> int:
 
 
 def _data_where(args) -> int:
-    from .config import data_dir, external_dir  # noqa: PLC0415
+    from .config import data_dir, external_dir
 
     found = True
     for what, where in (("covid-xray", data_dir), ("external", external_dir)):
@@ -108,13 +108,12 @@ def _data_where(args) -> int:
 
 
 def _splits(args) -> int:
-    from . import splits  # noqa: PLC0415
-    from .data import composition  # noqa: PLC0415
+    from . import splits
+    from .study import Study
 
-    profile = get_profile(args.profile)
-    comp = composition(profile, args.data)
-    table = splits.split_sizes(comp, [splits.initial_split(comp, profile)] +
-                               splits.cv_splits(comp, profile))
+    study = Study(args.profile, args.data)
+    comp = study.comp
+    table = splits.split_sizes(comp, [study.initial_split, *study.folds])
     if args.json:
         print(table.to_json(orient="records", indent=2))
     else:
@@ -125,11 +124,12 @@ def _splits(args) -> int:
 
 
 def _train(args) -> int:
-    from . import evaluate  # noqa: PLC0415
-    from .train import initial_run  # noqa: PLC0415
+    from . import evaluate
+    from .study import Study
 
-    profile = get_profile(args.profile)
-    run = initial_run(profile, args.data, force=args.force)
+    study = Study(args.profile, args.data)
+    profile = study.profile
+    run = study.initial_run(force=args.force)
     summary = evaluate.summary(run.y_true, run.y_prob)
     if args.json:
         print(json.dumps({"profile": profile.name, "loaded_from_store": run.loaded, **summary},
@@ -142,10 +142,12 @@ def _train(args) -> int:
 
 
 def _cv(args) -> int:
-    from . import cv, paper  # noqa: PLC0415
+    from . import paper
+    from .study import Study
 
-    profile = get_profile(args.profile)
-    result = cv.cross_validate(profile, args.data, force=args.force)
+    study = Study(args.profile, args.data)
+    profile = study.profile
+    result = study.cross_validate(force=args.force)
     table = result.table()
     if args.json:
         print(json.dumps({"profile": profile.name, "table2": table.to_dict(orient="index"),
@@ -159,7 +161,7 @@ def _cv(args) -> int:
 
 
 def _record(args) -> int:
-    from . import record  # noqa: PLC0415
+    from . import record
 
     out = _check_out_file(args.out)
     raw = record.build_record(get_profile(args.profile), args.data, note=args.note)
@@ -170,7 +172,7 @@ def _record(args) -> int:
 
 
 def _pin(args) -> int:
-    from . import record  # noqa: PLC0415
+    from . import record
 
     for path in record.pin_book_runs(get_profile(args.profile), args.data):
         print(f"pinned {path}")
@@ -178,8 +180,8 @@ def _pin(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from . import predict  # noqa: PLC0415
-    from .train import latest_model  # noqa: PLC0415
+    from . import predict
+    from .study import latest_model
 
     profile = get_profile(args.profile)
     model, _ = latest_model("initial", profile)
@@ -192,8 +194,8 @@ def _evaluate(args) -> int:
 
 
 def _predict(args) -> int:
-    from . import predict  # noqa: PLC0415
-    from .train import latest_model  # noqa: PLC0415
+    from . import predict
+    from .study import latest_model
 
     profile = get_profile(args.profile)
     if args.out:
@@ -211,10 +213,10 @@ def _predict(args) -> int:
 
 
 def _bench(args) -> int:
-    from . import bench  # noqa: PLC0415
+    from . import bench
 
     out = _check_out_file(args.out) if args.out else None
-    result = bench.run_bench(get_profile(args.profile), short=args.short)
+    result = bench.run_bench(get_profile(args.profile), short=args.short, data=args.data)
     print(json.dumps(result, indent=2) if args.json else bench.format_bench(result))
     if out:
         _write_out(out, json.dumps(result, indent=2) + "\n")
@@ -222,7 +224,7 @@ def _bench(args) -> int:
 
 
 def _ladder(args) -> int:
-    from . import ladder  # noqa: PLC0415
+    from . import ladder
 
     if args.out:
         _check_out_file(args.out)
@@ -255,7 +257,7 @@ def _ladder(args) -> int:
 
 
 def ladder_studies() -> tuple[str, ...]:
-    from .ladder import STUDIES  # noqa: PLC0415 - keeps `xraylib --help` free of pandas imports
+    from .ladder import STUDIES
     return STUDIES
 
 

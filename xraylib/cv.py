@@ -5,7 +5,6 @@ cross-validation resumes at the first unfinished fold. Used by chapters 4 and 5 
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -13,13 +12,12 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
-from . import data as xdata
 from . import paper
-from .config import Profile, get_profile
-from .splits import Split, cv_splits
+from .config import Profile
+from .splits import Split
 
 if TYPE_CHECKING:  # the run store needs the Keras backend; fold tables and records do not
-    from .train import Run
+    from .study import Run
 
 
 
@@ -78,17 +76,3 @@ def beside_paper(ours: pd.DataFrame, label: str = "ours") -> pd.DataFrame:
     if "SD" in side.index:
         side.loc["SD", cols] = table2.std(ddof=1).round(2).to_numpy()
     return side
-
-
-def cross_validate(profile: Profile | str | None = None, data: str | None = None,
-                   force: bool = False) -> CrossValidation:
-    """Run (or resume, or load) every fold; images are decoded once for all folds."""
-    from .train import train_split  # noqa: PLC0415
-
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    comp = xdata.composition(profile, data)
-    splits = cv_splits(comp, profile)
-    images = functools.cache(lambda: xdata.load_images(comp, profile.image_size))
-    runs = [train_split(f"cv-{split.name}", profile, comp, split, images=images, force=force)
-            for split in splits]
-    return CrossValidation(profile, comp, splits, runs)

@@ -10,8 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, norm, t
-from sklearn.metrics import (accuracy_score, classification_report, confusion_matrix,
-                             precision_recall_fscore_support)
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
 
 from .config import CLASSES
 
@@ -184,7 +183,7 @@ def macro_f1(y_true: np.ndarray, y_prob: np.ndarray) -> float:
 
 def macro_auc(y_true: np.ndarray, y_prob: np.ndarray) -> float:
     """One-vs-rest macro ROC AUC."""
-    from sklearn.metrics import roc_auc_score  # noqa: PLC0415
+    from sklearn.metrics import roc_auc_score
 
     return float(roc_auc_score(y_true, y_prob, multi_class="ovr", average="macro",
                                labels=range(len(CLASSES))))

@@ -88,7 +88,7 @@ def _require_jax():
     if BACKEND != "jax":
         raise RuntimeError(f"xraylib.grid trains with the JAX backend (set KERAS_BACKEND=jax before "
                            f"importing xraylib); this process uses {BACKEND!r}")
-    import jax  # noqa: PLC0415
+    import jax
     return jax
 
 

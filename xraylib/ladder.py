@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import evaluate
-from .record import Record, RecordedRun
 from .config import CLASSES, PROFILES, Profile
+from .record import Record, RecordedRun
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def plan(splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
     splits: {'initial': {'train': ..., 'val': ..., 'test': ...}, 'fold-1': {...}, ...}.
     Members of one group share architecture, batch size and steps per epoch (see xraylib.grid).
     """
-    from .grid import Member, group_key  # noqa: PLC0415 - the grid needs JAX; the ladder does not
+    from .grid import Member, group_key
 
     def members(rung_list, procedures, seeds):
         return [Member(r.name, proc, r.profile, seed, **splits[proc])
@@ -106,7 +106,7 @@ COLLAPSE_RECALL = 0.10
 
 def import_grid(grid_json: str | Path, out: str | Path, note: str = "") -> dict:
     """A grid.json from benchmarks/gpu_grid.py as the committed record: compact, with provenance."""
-    from .record import _commit  # noqa: PLC0415
+    from .record import _commit
 
     raw = json.loads(Path(grid_json).read_text())
     if raw.get("kind") != "ladder" or not raw.get("members"):
@@ -306,7 +306,7 @@ STUDIES = ("ladder", "quick-seeds")
 
 def seed_plan(profile: Profile, splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
     """One profile's initial procedure and five folds over SEEDS: the spread beside its numbers."""
-    from .grid import Member  # noqa: PLC0415
+    from .grid import Member
 
     folds = sorted(k for k in splits if k.startswith("fold-"))
     return [(f"{profile.name}-{proc}", [Member(profile.name, p, profile, seed, **splits[p])
@@ -317,14 +317,14 @@ def seed_plan(profile: Profile, splits: dict[str, dict[str, np.ndarray]]) -> lis
 
 def _cpu_plan(data: str | None = None, study: str = "ladder"):
     """A study's plan with the paper composition and splits, for the default backend's run store."""
-    from .splits import cv_splits, initial_split  # noqa: PLC0415
-    from .data import composition  # noqa: PLC0415
+    from .study import Study
 
     if study not in STUDIES:
         raise ValueError(f"unknown study {study!r}: choose one of {', '.join(STUDIES)}")
     base = PROFILES["paper" if study == "ladder" else "quick"]
-    comp = composition(base, data)
-    splits = {s.name: s for s in [initial_split(comp, base), *cv_splits(comp, base)]}
+    chosen = Study(base, data)
+    comp = chosen.comp
+    splits = {s.name: s for s in [chosen.initial_split, *chosen.folds]}
     arrays = {n: {"train": s.train, "val": s.val, "test": s.test} for n, s in splits.items()}
     return comp, splits, plan(arrays) if study == "ladder" else seed_plan(base, arrays)
 
@@ -342,7 +342,7 @@ def train_on_cpu(limit: int | None = None, data: str | None = None, log=print,
     Where no GPU is lent: each call trains at most `limit` runs, in the plan's order, and a later
     call resumes at the first run not stored. Returns how many are stored and how many are left.
     """
-    from .train import stored_run, train_split  # noqa: PLC0415
+    from .study import stored_run, train_split
 
     comp, splits, groups = _cpu_plan(data, study)
     counts = {"stored": 0, "trained": 0, "left": 0}
@@ -364,9 +364,9 @@ def train_on_cpu(limit: int | None = None, data: str | None = None, log=print,
 
 def record_from_store(data: str | None = None, study: str = "ladder") -> dict:
     """A study's stored CPU runs in the grid's record format (stored runs only)."""
-    from .backend import versions  # noqa: PLC0415
-    from .bench import cpu_info  # noqa: PLC0415
-    from .train import stored_run  # noqa: PLC0415
+    from .backend import versions
+    from .bench import cpu_info
+    from .study import stored_run
 
     comp, splits, groups = _cpu_plan(data, study)
     y = np.asarray([CLASSES.index(label) for label in comp["label"]])
@@ -463,7 +463,7 @@ SEED_RECORDS = {"quick": ("quick-seeds.json", "quick"), "paper": ("ladder.json",
 def seed_accuracies(profile_name: str, measure: str = "initial") -> pd.Series | None:
     """Test accuracies (%) of a profile's recorded seeds: measure 'initial', or 'cv mean' / 'cv pooled'
     (per seed, the mean of the five folds' accuracies or the pooled out-of-fold accuracy)."""
-    from .config import project_root  # noqa: PLC0415
+    from .config import project_root
 
     if profile_name not in SEED_RECORDS:
         return None

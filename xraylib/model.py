@@ -7,8 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from . import paper
-from .config import CLASSES, Profile
 from .backend import keras
+from .config import CLASSES, Profile
 
 FILTERS = (32, 64, 128, 64, 32)
 

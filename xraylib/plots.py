@@ -159,7 +159,7 @@ def architecture_diagram(table: pd.DataFrame) -> plt.Figure:
 
 def show(fig: plt.Figure) -> None:
     """Display a figure once and close it, whatever backend the kernel runs (nbval counts outputs)."""
-    from IPython.display import display  # noqa: PLC0415
+    from IPython.display import display
 
     display(fig)
     plt.close(fig)
@@ -215,7 +215,7 @@ def fold_confusions(folds: list[tuple[np.ndarray, np.ndarray]], pooled: tuple[np
 @styled
 def roc_curves(y_true: np.ndarray, y_prob: np.ndarray, baseline: np.ndarray | None = None) -> plt.Figure:
     """One-vs-rest ROC curve per class (solid: CNN; dashed: the baseline, if given)."""
-    from sklearn.metrics import roc_auc_score, roc_curve  # noqa: PLC0415
+    from sklearn.metrics import roc_auc_score, roc_curve
 
     fig, ax = plt.subplots(figsize=(5.5, 5))
     for k, cls in enumerate(CLASSES):
@@ -389,7 +389,7 @@ def ladder_histories(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure:
 def roc_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]],
                baseline: tuple[np.ndarray, np.ndarray] | None = None) -> plt.Figure:
     """One-vs-rest ROC curves, one panel per protocol (solid), the thumbnail baseline dashed."""
-    from sklearn.metrics import roc_auc_score, roc_curve  # noqa: PLC0415
+    from sklearn.metrics import roc_auc_score, roc_curve
 
     fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 4.1), squeeze=False)
     for ax, (title, (y, prob)) in zip(axes[0], studies.items()):

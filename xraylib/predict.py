@@ -84,7 +84,7 @@ def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
         shown = "".join(f"\n  {e}" for e in errors[:20])
         raise xdata.DataError(f"{root}: none of the {len(df)} listed images could be "
                               f"read{shown}")
-    from .train import predict  # noqa: PLC0415 - TensorFlow only when a model runs
+    from .train import predict
 
     prob = predict(model, xdata.to_model_input(gray))
     table = df.iloc[ok][["file", "label", "dataset"]].reset_index(drop=True)
@@ -138,7 +138,7 @@ def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path
     heat map that cannot be written is one more error, never the loss of the table."""
     out = check_out_dir(out_dir) if out_dir is not None else None
     gray, ok, errors = decode_many(paths, profile.image_size)
-    from .train import predict  # noqa: PLC0415
+    from .train import predict
 
     x = xdata.to_model_input(gray)
     prob = predict(model, x)
@@ -147,9 +147,9 @@ def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path
         table[f"p_{c}"] = prob[:, k].astype(np.float64).round(4)  # float32 would print 0.3260000050
     table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
     if out is not None and len(ok):
-        from PIL import Image  # noqa: PLC0415
+        from PIL import Image
 
-        from . import saliency  # noqa: PLC0415
+        from . import saliency
 
         maps = saliency.grad_cam(model, x, prob.argmax(1))
         heatmaps = []

@@ -66,25 +66,22 @@ def recorded(quick_study: record.Record | None = None) -> dict[str, Protocol]:
     return out
 
 
-def for_book(profile=None) -> tuple[dict[str, Protocol], record.Record]:
+def for_book(study=None) -> tuple[dict[str, Protocol], record.Record]:
     """What every summary page shows: the two records, the quick preview (its pinned runs), this
-    build's own runs when it built another profile, and the thumbnail baseline on the same splits."""
-    from . import baseline, cv, train  # noqa: PLC0415 - loading runs needs the Keras backend
-    from .config import get_profile  # noqa: PLC0415
-    from .splits import initial_split  # noqa: PLC0415
+    build's own runs when it built another profile, and the thumbnail baseline on the same splits.
+    `study`: the book's Study (default: the profile $XRAYLIB_PROFILE names, on the default data)."""
+    from . import baseline  # loading runs needs the Keras backend; reading records does not
+    from .study import Study
 
-    def study(p):
-        result = cv.cross_validate(p)
-        return record.from_runs(p.name, train.initial_run(p), result.runs), result
+    def one(s):
+        return record.from_runs(s.profile.name, s.initial_run(), s.cross_validate().runs)
 
-    profile = profile or get_profile()
-    quick_study, result = study(get_profile("quick"))
-    out = recorded(quick_study)
-    if profile.name != "quick":
-        built, result = study(profile)
-        out["built"] = Protocol("built", f"this build ({profile.name} profile)", built,
-                                "TensorFlow, this machine", None, profile.name, "")
-    thumbs = baseline.study(result.comp, initial_split(result.comp, profile), result.splits)
+    built = study if isinstance(study, Study) else Study(study)
+    out = recorded(one(built if built.profile.name == "quick" else Study("quick", built.data)))
+    if built.profile.name != "quick":
+        out["built"] = Protocol("built", f"this build ({built.profile.name} profile)", one(built),
+                                "TensorFlow, this machine", None, built.profile.name, "")
+    thumbs = baseline.study(built.comp, built.initial_split, built.folds)
     return out, thumbs
 
 
@@ -211,7 +208,7 @@ def uncertainty_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
 
 def per_class(protocols: dict[str, Protocol]) -> pd.DataFrame:
     """Sensitivity, specificity, PPV and NPV per class on each study's pooled out-of-fold predictions."""
-    from .config import CLASS_NAMES  # noqa: PLC0415
+    from .config import CLASS_NAMES
 
     parts = {}
     for title, study in _studies(protocols).items():

@@ -17,22 +17,20 @@ import pandas as pd
 
 from . import cv, evaluate
 from .config import Profile, project_root
-from .splits import cv_splits, initial_split
 
 
 def build_record(profile: Profile, data: str | None = None, note: str = "") -> dict:
     """Every stored run of the initial procedure and the folds, and the names of those missing."""
-    from .backend import versions  # noqa: PLC0415 - the run store needs the backend; reading does not
-    from .bench import cpu_info  # noqa: PLC0415
-    from .data import composition  # noqa: PLC0415
-    from .train import stored_run  # noqa: PLC0415
+    from .backend import versions
+    from .bench import cpu_info
+    from .study import Study, stored_run
 
-    comp = composition(profile, data)
-    planned = [("initial", initial_split(comp, profile))] + [
-        (f"cv-{split.name}", split) for split in cv_splits(comp, profile)]
+    study = Study(profile, data)
+    comp = study.comp
+    planned = [("initial", study.initial_split)] + [(f"cv-{split.name}", split) for split in study.folds]
     runs, missing = {}, []
     for name, split in planned:
-        run = stored_run(name, profile, comp, split)
+        run = stored_run(name, profile, comp, split, with_model=False)
         if run is None:
             missing.append(name)
             continue
@@ -189,18 +187,19 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
     and the initial run of EXAMINED. Stale pinned runs of those profiles are removed, so the
     folder holds exactly the book's runs.
     """
-    import shutil  # noqa: PLC0415
+    import shutil
 
-    from . import audit, runs  # noqa: PLC0415
-    from .config import cache_dir, get_profile  # noqa: PLC0415
-    from .train import initial_run  # noqa: PLC0415
+    from . import audit, runs
+    from .config import cache_dir
+    from .study import Study
 
-    initial_run(profile, data)
-    cv.cross_validate(profile, data)
-    audit.lungs_removed(profile)
-    audit.image_level_run(profile)
-    audit.jpeg_mitigation(profile)
-    initial_run(get_profile(EXAMINED), data)
+    study = Study(profile, data)
+    study.initial_run()
+    study.cross_validate()
+    audit.lungs_removed(study)
+    audit.image_level_run(study)
+    audit.jpeg_mitigation(study)
+    Study(EXAMINED, study.data).initial_run()
     target = runs.pinned_dir()
     target.mkdir(parents=True, exist_ok=True)
     kept = []

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import cache_dir, project_root
 from .backend import keras
+from .config import cache_dir, project_root
 
 CHECKSUMS = "checksums.json"
 RUN_FILES = ("model.keras", "history.csv", "arrays.npz", "meta.json")
@@ -208,8 +208,10 @@ def check_run(path: Path) -> str | None:
     return None
 
 
-def load_run(path: Path) -> tuple[keras.Model, pd.DataFrame, dict[str, np.ndarray], dict]:
-    """Model (safe mode), history, arrays and metadata of an intact run; writes nothing.
+def load_run(path: Path, model: bool = True) -> tuple[keras.Model | None, pd.DataFrame,
+                                                      dict[str, np.ndarray], dict]:
+    """Model (safe mode; None with model=False, for readers of predictions), history, arrays
+    and metadata of an intact run; writes nothing.
 
     A run that fails its checks, or whose files pass them but do not load (altered with their
     checksums recomputed), raises RunDamaged naming it.
@@ -221,14 +223,14 @@ def load_run(path: Path) -> tuple[keras.Model, pd.DataFrame, dict[str, np.ndarra
     if problem:
         raise RunDamaged(path, problem)
     try:
-        model = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False)
+        net = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False) if model else None
         history = pd.read_csv(path / "history.csv")
         with np.load(path / "arrays.npz", allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads((path / "meta.json").read_text())
         if not isinstance(meta, dict):
             raise ValueError("meta.json does not hold an object")
-    except Exception as exc:  # noqa: BLE001 - whatever fails to load, the run is not usable
+    except Exception as exc:
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         raise RunDamaged(path, f"does not load ({reason})") from None
-    return model, history, arrays, meta
+    return net, history, arrays, meta

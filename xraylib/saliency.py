@@ -333,7 +333,7 @@ def overlay(gray: np.ndarray, saliency_map: np.ndarray, cmap: str = "inferno",
             alpha: float = 0.5) -> np.ndarray:
     """An RGB uint8 image: the map (absolute value, scaled to its maximum) in a colormap, blended
     with the grey X-ray (uint8 0-255 or float 0-1, (H, W) or (H, W, 3)), for chapter 7's figures."""
-    import matplotlib  # noqa: PLC0415 - only figures need it
+    import matplotlib
 
     gray = np.asarray(gray)
     gray = gray / 255.0 if np.issubdtype(gray.dtype, np.integer) else gray.astype(np.float64)

@@ -206,7 +206,7 @@ CUES = ("border only (32x32 frame)", "JPEG block statistics")
 
 def cue_predictions(comp: pd.DataFrame, splits: list[Split]) -> dict[str, np.ndarray]:
     """Out-of-fold probabilities of each cue-only classifier (CUES) in the CNN's own folds."""
-    from . import data as xdata  # noqa: PLC0415
+    from . import data as xdata
 
     gray256 = xdata.load_gray(list(comp["path"]), 256)
     y = xdata.labels_of(comp)

@@ -1,28 +1,23 @@
-"""Training with the paper's protocol, and the initial train/test procedure.
+"""The fit loop of the paper's protocol: one network trained on arrays, and its predictions.
 
 RMSprop, categorical cross-entropy, ReduceLROnPlateau on validation accuracy (and, where a profile
 asks, a floor and early stopping), ImageDataGenerator's augmentation inside the compiled step.
-Plain NumPy arrays in, any Keras backend.
+Plain NumPy arrays in, any Keras backend. Which runs a study trains, and where they are stored,
+is xraylib.study.
 """
 from __future__ import annotations
 
-import os
+import functools
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import data as xdata
-from . import runs
-from .config import CLASSES, Profile, cache_dir, get_profile
-from .model import build_model
-from .splits import Split, initial_split
 from .augment import Augment
-from .backend import keras, seed_everything, to_numpy, versions
+from .backend import keras, seed_everything, to_numpy
+from .config import CLASSES, Profile, cache_dir
+from .model import build_model
 
 
 def trainer_for(net: keras.Model, profile: Profile, seed: int) -> keras.Sequential:
@@ -37,7 +32,7 @@ class Progress(keras.callbacks.Callback):
     def __init__(self, label: str, epochs: int):
         super().__init__()
         self.label, self.epochs, self.start = label, epochs, time.time()
-        self.stream = _terminal()
+        self.stream = terminal()
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
@@ -47,9 +42,6 @@ class Progress(keras.callbacks.Callback):
                 f"val_acc {logs.get('val_accuracy', 0):.3f} - {left:.0f}s left")
         log_progress(line, self.stream)
 
-    def on_train_end(self, logs=None):
-        if self.stream is not None and self.stream is not sys.stderr:
-            self.stream.close()
 
 
 class KeepBest(keras.callbacks.Callback):
@@ -68,12 +60,14 @@ class KeepBest(keras.callbacks.Callback):
             self.model.set_weights(self.weights)
 
 
-def _terminal():
-    """A stream to the user's terminal: stderr when it is one (CLI), else /dev/tty, else None."""
+@functools.cache
+def terminal():
+    """A stream to the user's terminal: stderr when it is one (CLI), else /dev/tty (a notebook run
+    by `make book`, whose stderr is captured), else None. Opened once per process and kept."""
     if sys.stderr is not None and sys.stderr.isatty() and sys.stderr is sys.__stderr__:
         return sys.stderr
     try:
-        return open("/dev/tty", "w")  # noqa: SIM115 - kept open for the run
+        return open("/dev/tty", "w")  # one handle for the whole process, on purpose
     except OSError:
         return None
 
@@ -90,10 +84,14 @@ def log_progress(line: str, stream=None) -> None:
 
 
 def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
-              y_val: np.ndarray, seed: int, label: str = "train",
-              callbacks: list | None = None) -> tuple[keras.Model, pd.DataFrame]:
-    """Train a fresh paper network; returns it (final-epoch weights) and the per-epoch history."""
-    seed_everything(seed)
+              y_val: np.ndarray, seed: int, label: str = "train", callbacks: list | None = None,
+              deterministic: bool = True) -> tuple[keras.Model, pd.DataFrame]:
+    """Train a fresh paper network; returns it (final-epoch weights) and the per-epoch history.
+
+    `deterministic` asks TensorFlow for deterministic kernels, a setting of the whole process
+    (TensorFlow has no narrower one): the same seed on the same machine then trains the same weights.
+    """
+    seed_everything(seed, deterministic=deterministic)
     net = build_model(profile, size=x_train.shape[1])
     trainer = trainer_for(net, profile, seed)
     trainer.compile(optimizer=keras.optimizers.RMSprop(profile.learning_rate),
@@ -137,121 +135,3 @@ def predict(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarr
     """Class probabilities, computed in batches without Keras' progress output."""
     return np.concatenate([to_numpy(model(x[i:i + batch_size], training=False))
                            for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 3))
-
-
-@dataclass
-class Run:
-    """A trained model with what it was trained on and how it did on its test side."""
-
-    name: str
-    profile: Profile
-    model: keras.Model
-    history: pd.DataFrame
-    y_true: np.ndarray
-    y_prob: np.ndarray
-    test_index: np.ndarray
-    meta: dict = field(default_factory=dict)
-    loaded: bool = False
-
-    @property
-    def y_pred(self) -> np.ndarray:
-        return self.y_prob.argmax(1)
-
-
-def data_fingerprint(df: pd.DataFrame) -> str:
-    """Hash of which files (by content hash where the manifest has one) and labels a run used."""
-    ids = df["sha256"].where(df["sha256"] != "", df["file"])
-    return runs.run_key(list(ids), list(df["label"]))
-
-
-def run_path(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> Path:
-    """Where the run of this name, profile, data and split is stored: any change is a new run."""
-    key = runs.run_key(profile.as_dict(), data_fingerprint(comp),
-                       [split.train.tolist(), split.val.tolist(), split.test.tolist()])
-    return runs.run_dir(f"{name}-{profile.name}", key)
-
-
-def stored_run(name: str, profile: Profile, comp: pd.DataFrame, split: Split) -> Run | None:
-    """The complete stored run for this profile, data and split, or None: never trains.
-
-    Each damaged copy (any file, its checksum list included, or one that does not load) is
-    reported in one line and the next copy tried (the cache's, then the pinned one); with none
-    left the caller trains it again. Loading writes nothing but the `.latest` pointer, and only
-    when it changes (runs.mark_latest).
-    """
-    copies = runs.stored_copies(run_path(name, profile, comp, split))
-    for i, (path, problem) in enumerate(copies):
-        if problem is None:
-            try:
-                model, history, arrays, meta = runs.load_run(path)
-                run = Run(name, profile, model, tidy_history(history), arrays["y_true"],
-                          arrays["y_prob"], arrays["test_index"], meta, loaded=True)
-            except runs.RunDamaged as exc:
-                problem = exc.problem
-            except (KeyError, ValueError, TypeError) as exc:  # not the arrays or history of a run
-                problem = f"does not hold a run ({type(exc).__name__}: {exc})"
-            else:
-                runs.mark_latest(path)
-                return run
-        after = "using the pinned copy" if i + 1 < len(copies) else "it is trained again"
-        log_progress(f"[{name}] stored run {path}: {problem}; not used, {after}", sys.stderr)
-    return None
-
-
-def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
-                images: Callable[[], np.ndarray] | None = None, force: bool = False) -> Run:
-    """Load the stored run for this profile, data and split, or train it and store it.
-
-    `images` returns the decoded composition; it is called only if training is needed. A damaged
-    stored run is reported in one line (stored_run) and trained again.
-    """
-    if not force:
-        run = stored_run(name, profile, comp, split)
-        if run is not None:
-            return run
-    path = run_path(name, profile, comp, split)
-    x = images() if images else xdata.load_images(comp, profile.image_size)
-    y = xdata.labels_of(comp)
-    start = time.time()
-    model, history = fit_model(profile, x[split.train], y[split.train], x[split.val], y[split.val],
-                               seed=profile.seed if profile.train_seed is None else profile.train_seed,
-                               label=f"{name} ({profile.name})")
-    y_prob = predict(model, x[split.test])
-    meta = {"name": name, "profile": profile.as_dict(), "train_seconds": round(time.time() - start, 1),
-            "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
-            **versions(), "cpu_count": os.cpu_count()}
-    runs.save_run(path, model, history, {"y_true": y[split.test], "y_prob": y_prob,
-                                         "test_index": split.test}, meta)
-    runs.mark_latest(path)
-    return Run(name, profile, model, history, y[split.test], y_prob, split.test, meta)
-
-
-def latest_model(name: str, profile: Profile) -> tuple[keras.Model, dict]:
-    """The most recently trained or loaded run of this name and profile, without the main data
-    (for `xraylib predict` / `evaluate`): the first of its stored copies that loads. Says which
-    command makes one if there is none, and which retrains it if every copy is damaged."""
-    path = runs.latest(f"{name}-{profile.name}")
-    copies = runs.stored_copies(cache_dir() / "runs" / path.name) if path is not None else []
-    if not copies:
-        raise FileNotFoundError(
-            f"no stored '{name}' run for profile '{profile.name}' under {cache_dir() / 'runs'}: "
-            f"make one with `xraylib train --profile {profile.name}`")
-    problems = []
-    for copy, problem in copies:
-        if problem is None:
-            try:
-                model, _, _, meta = runs.load_run(copy)
-                return model, meta
-            except runs.RunDamaged as exc:
-                problem = exc.problem
-        problems.append(f"stored run {copy}: {problem}")
-    raise FileNotFoundError(f"{'; '.join(problems)}; retrain it with "
-                            f"`xraylib train --profile {profile.name}`")
-
-
-def initial_run(profile: Profile | str | None = None, data: str | None = None,
-                force: bool = False) -> Run:
-    """The paper's initial procedure: 560 train / 140 validation / 689 test."""
-    profile = profile if isinstance(profile, Profile) else get_profile(profile)
-    comp = xdata.composition(profile, data)
-    return train_split("initial", profile, comp, initial_split(comp, profile), force=force)
