@@ -188,6 +188,74 @@ def find_errors(html: str) -> list[str]:
     return found
 
 
+# ------------------------------------------------------------------- what a reader reads
+
+MISSING_MARKERS = re.compile(r"(?<![\w-])(NaN|nan|<NA>)(?![\w-])")
+
+
+def _visible(html: str) -> BeautifulSoup:
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup.find_all(INVISIBLE):
+        tag.decompose()
+    for block in soup.select(".cell_input"):
+        block.decompose()  # code is allowed to say None
+    return soup
+
+
+def missing_values(html: str) -> list[str]:
+    """'NaN' or '<NA>' shown to a reader (in a table or in prose, not in code), or a table cell
+    that says only 'None' ("None of these" in prose, or Keras' shape "(None, 512)", are fine)."""
+    soup = _visible(html)
+    text = soup.get_text(" ")
+    found = [f"{m.group(0)!r} shown: {_short(text[max(0, m.start() - 60): m.end() + 60])!r}"
+             for m in MISSING_MARKERS.finditer(text)]
+    found += [f"a table cell says {cell.get_text(strip=True)!r}" for cell in soup.select("table td")
+              if cell.get_text(strip=True) in ("None", "null")]
+    return found
+
+
+def raw_identifiers(html: str, identifiers: set[str]) -> list[str]:
+    """Program identifiers (class ids, data-set ids, bibliography keys...) inside a table."""
+    found = []
+    for cell in _visible(html).select("table th, table td"):
+        words = set(re.findall(r"[\w.+-]+", cell.get_text(" ")))
+        for ident in sorted(words & identifiers):
+            found.append(f"table cell {_short(cell.get_text(' '), 80)!r} shows the identifier {ident!r}")
+    return found
+
+
+def book_identifiers(root: Path = ROOT) -> set[str]:
+    """What a reader should never meet in a table: underscored class and column names, the
+    manifests' data-set ids, and the keys of references.bib."""
+    from xraylib import data as xdata
+
+    keys = set(re.findall(r"@\w+\{([^,\s]+),", (root / "references.bib").read_text(encoding="utf8")))
+    return ({"viral_pneumonia", "integrated_gradients", "lung_share", "border_share", "corner_share",
+             "lung_area", "border_area", "corner_area", "f1_macro", "accuracy_95ci"}
+            | set(xdata.DATASET_NAMES) | keys)
+
+
+def figure_ids(html: str) -> set[str]:
+    """Ids of the numbered figures on a page (myst-nb `mystnb: figure: name:`)."""
+    soup = BeautifulSoup(html, "html.parser")
+    return {tag["id"] for tag in soup.select("figure[id], div.figure[id]")
+            if tag["id"].startswith("fig-")}
+
+
+def figure_links(html: str) -> set[str]:
+    """The figure ids a page links to (numref and other references)."""
+    soup = BeautifulSoup(html, "html.parser")
+    return {a["href"].split("#", 1)[1] for a in soup.select("a[href*='#fig-']")
+            if "headerlink" not in a.get("class", [])}  # a figure's own permalink is not a reference
+
+
+def unreferenced_figures(pages: dict[str, str]) -> list[str]:
+    """Numbered figures that no page refers to: a figure the text never sends the reader to."""
+    linked = set().union(*(figure_links(h) for h in pages.values())) if pages else set()
+    return [f"{name}.html: figure {fid} is never referred to" for name, html in pages.items()
+            for fid in sorted(figure_ids(html) - linked)]
+
+
 # ----------------------------------------------------------------------------------- browser
 
 def browser_missing() -> str | None:

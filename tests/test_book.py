@@ -102,6 +102,63 @@ def test_page_has_no_error_output(file):
 
 
 @book
+@pytest.mark.parametrize("file", TOC_FILES)
+def test_page_shows_no_missing_value_marker(file):
+    require_book()
+    fail_on(bh.missing_values(bh.page_path(HTML_ROOT, file).read_text(encoding="utf8")), f"{file}.html")
+
+
+@book
+@pytest.mark.parametrize("file", TOC_FILES)
+def test_page_tables_show_no_program_identifiers(file):
+    require_book()
+    html = bh.page_path(HTML_ROOT, file).read_text(encoding="utf8")
+    fail_on(bh.raw_identifiers(html, bh.book_identifiers()), f"{file}.html")
+
+
+@book
+def test_every_numbered_figure_is_referred_to_somewhere():
+    require_book()
+    pages = {f: bh.page_path(HTML_ROOT, f).read_text(encoding="utf8") for f in TOC_FILES}
+    assert any(bh.figure_ids(h) for h in pages.values()), "no numbered figure found: the check is blind"
+    fail_on(bh.unreferenced_figures(pages), "figures")
+
+
+def _headline_cells(html: str) -> dict[tuple[str, str], str]:
+    soup = bh.BeautifulSoup(html, "html.parser")
+    table = next(t for t in soup.select("table") if "initial test: one study" in t.get_text())
+    columns = [th.get_text(" ", strip=True) for th in table.select("thead th")][1:]
+    cells = {}
+    for row in table.select("tbody tr"):
+        name = row.select_one("th").get_text(" ", strip=True)
+        for column, td in zip(columns, row.select("td")):
+            cells[(name, column)] = td.get_text(" ", strip=True)
+    return cells
+
+
+@book
+def test_the_abstracts_numbers_are_the_chapters_numbers():
+    """The opening page's table and the Results chapter compute the same numbers by different
+    functions; the Conclusions quote the seed spreads: all must agree."""
+    require_book()
+    read = lambda f: bh.page_path(HTML_ROOT, f).read_text(encoding="utf8")  # noqa: E731
+    cells = _headline_cells(read("intro"))
+    results = " ".join(bh._visible(read("chapters/05_results")).get_text(" ").split())
+    conclusions = " ".join(bh._visible(read("chapters/12_conclusions")).get_text(" ").split())
+    checked = 0
+    for protocol in ("the paper's text", "the authors' code"):
+        for column in ("initial test: one study (95% CI)", "cross-validation: one study (95% CI)"):
+            value = cells[(protocol, column)].replace("%", "")
+            assert value in results, f"abstract {protocol} / {column}: {value!r} is not in the Results chapter"
+            checked += 1
+        for column in ("initial test: mean over seeds (range)", "cross-validation: mean over seeds (range)"):
+            value = cells[(protocol, column)].split(",")[0]
+            assert value in conclusions, f"abstract {protocol} / {column}: {value!r} is not in the Conclusions"
+            checked += 1
+    assert checked == 8
+
+
+@book
 @pytest.mark.parametrize("file", CHAPTERS)
 def test_chapter_images_render_in_a_browser(file, book_url, browser):
     require_book()
@@ -271,3 +328,30 @@ def test_find_errors_flags_execution_failure_text_anywhere_visible(text):
 def test_screenshot_name():
     assert bh.screenshot_name("chapters/01_data", ["chapters/01_data"]) == "01_data.png"
     assert bh.screenshot_name("chapters/a/x", ["chapters/a/x", "chapters/b/x"]) == "chapters_a_x.png"
+
+
+def test_missing_value_markers_are_caught_in_tables_and_prose_but_not_in_code():
+    assert bh.missing_values(_page("<table><tr><td>NaN</td></tr></table>"))
+    assert bh.missing_values(_page("<p>the accuracy was nan%</p>"))
+    assert bh.missing_values(_page("<table><tr><td>None</td></tr></table>"))
+    assert not bh.missing_values(_page('<div class="cell_input"><pre>x = float("nan")</pre></div><p>Nancy</p>'))
+    assert not bh.missing_values(_page("<p>None of these</p><table><tr><td>(None, 512)</td></tr></table>"))
+
+
+def test_identifiers_are_caught_in_table_cells_only():
+    ids = {"viral_pneumonia", "wang2020covidnet"}
+    assert bh.raw_identifiers(_page("<table><tr><th>viral_pneumonia</th></tr></table>"), ids)
+    assert bh.raw_identifiers(_page("<table><tr><td>wang2020covidnet</td></tr></table>"), ids)
+    assert not bh.raw_identifiers(_page("<table><tr><td>viral pneumonia</td></tr></table><p>viral_pneumonia</p>"), ids)
+
+
+def test_the_projects_identifiers_hold_class_ids_data_set_ids_and_bibliography_keys():
+    ids = bh.book_identifiers()
+    assert {"viral_pneumonia", "nih-chestxray14-no-finding", "ahmed2020"} <= ids
+
+
+def test_a_figure_nobody_refers_to_is_reported():
+    fig = ('<figure id="fig-a"><img src="a.png"></figure><figure id="fig-b"><img src="b.png">'
+           '<figcaption><a class="headerlink" href="#fig-b">#</a></figcaption></figure>')
+    pages = {"one": _page(fig), "two": _page('<a href="one.html#fig-a">Fig. 1</a>')}
+    assert bh.unreferenced_figures(pages) == ["one.html: figure fig-b is never referred to"]
