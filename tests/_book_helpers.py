@@ -231,7 +231,8 @@ def book_identifiers(root: Path = ROOT) -> set[str]:
 
     keys = set(re.findall(r"@\w+\{([^,\s]+),", (root / "references.bib").read_text(encoding="utf8")))
     return ({"viral_pneumonia", "integrated_gradients", "lung_share", "border_share", "corner_share",
-             "lung_area", "border_area", "corner_area", "f1_macro", "accuracy_95ci"}
+             "lung_area", "border_area", "corner_area", "f1_macro", "accuracy_95ci", "val_accuracy",
+             "val_loss", "images_per_s", "train_s", "total_s", "first_epoch_s", "steps_per_epoch"}
             | set(xdata.DATASET_NAMES) | keys)
 
 

@@ -124,12 +124,13 @@ def _splits(args) -> int:
 
 
 def _train(args) -> int:
-    from . import evaluate
+    from . import evaluate, runs
     from .study import Study
 
     study = Study(args.profile, args.data)
     profile = study.profile
     run = study.initial_run(force=args.force)
+    runs.mark_latest(run.path)  # what `predict` and `evaluate` use from now on (warns if read-only)
     summary = evaluate.summary(run.y_true, run.y_prob)
     if args.json:
         print(json.dumps({"profile": profile.name, "loaded_from_store": run.loaded, **summary},

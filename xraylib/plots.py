@@ -427,7 +427,7 @@ def reliability_panels(studies: dict[str, tuple[pd.DataFrame, float]]) -> plt.Fi
 @styled
 def confusion_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]]) -> plt.Figure:
     """Row-normalised confusion matrices, one per protocol, each cell its count and share."""
-    names = [PRETTY[c] for c in CLASSES]
+    names = [PRETTY[c].replace(" ", "\n") for c in CLASSES]
     fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 3.9), squeeze=False)
     for i, (ax, (title, (y, pred))) in enumerate(zip(axes[0], studies.items())):
         cm = confusion_matrix(y, pred, labels=range(len(CLASSES)))
@@ -436,6 +436,7 @@ def confusion_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]]) -> plt.F
         sns.heatmap(share, annot=text, fmt="", cmap="Blues", vmin=0, vmax=1, cbar=False, ax=ax,
                     xticklabels=names, yticklabels=names if i == 0 else False, annot_kws={"fontsize": 9})
         ax.set(title=title, xlabel="predicted")
+        ax.tick_params(axis="y", labelrotation=0)
     axes[0, 0].set_ylabel("true")
     fig.tight_layout()
     return fig

@@ -190,29 +190,22 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
     import shutil
 
     from . import audit, runs
-    from .config import cache_dir
     from .study import Study
 
     study = Study(profile, data)
-    study.initial_run()
-    study.cross_validate()
-    audit.lungs_removed(study)
-    audit.image_level_run(study)
-    audit.jpeg_mitigation(study)
-    Study(EXAMINED, study.data).initial_run()
+    book_runs = [study.initial_run(), *study.cross_validate().runs, audit.lungs_removed(study)["blanked_run"],
+                 audit.image_level_run(study)[0], audit.jpeg_mitigation(study)[0],
+                 Study(EXAMINED, study.data).initial_run()]
     target = runs.pinned_dir()
     target.mkdir(parents=True, exist_ok=True)
     kept = []
-    pointers = sorted((cache_dir() / "runs").glob(f"*-{profile.name}.latest"))
-    pointers += [cache_dir() / "runs" / f"initial-{EXAMINED}.latest"]
-    for pointer in pointers:
-        source = runs.latest(pointer.name.removesuffix(".latest"))
-        if source is None or runs.check_run(source) is not None:
+    for run in book_runs:
+        if run.path is None or runs.check_run(run.path) is not None:
             continue
-        if source.parent.resolve() != target.resolve():
-            shutil.rmtree(target / source.name, ignore_errors=True)
-            shutil.copytree(source, target / source.name)
-        kept.append(target / source.name)
+        if run.path.parent.resolve() != target.resolve():
+            shutil.rmtree(target / run.path.name, ignore_errors=True)
+            shutil.copytree(run.path, target / run.path.name)
+        kept.append(target / run.path.name)
     for name in {profile.name, EXAMINED}:
         for stale in target.glob(f"*-{name}-*"):
             if stale.is_dir() and stale not in kept:

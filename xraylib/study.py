@@ -38,6 +38,7 @@ class Run:
     test_index: np.ndarray
     meta: dict = field(default_factory=dict)
     loaded: bool = False
+    path: Path | None = None  # the stored copy it was loaded from or saved to
 
     @property
     def y_pred(self) -> np.ndarray:
@@ -64,8 +65,8 @@ def stored_run(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
 
     Each damaged copy (any file, its checksum list included, or one that does not load) is
     reported in one line and the next copy tried (the cache's, then the pinned one); with none
-    left the caller trains it again. Loading writes nothing but the `.latest` pointer, and only
-    when it changes (runs.mark_latest).
+    left the caller trains it again. Loading writes nothing: `mark_latest` is for the caller
+    that wants the run found by `latest_model` (training does it; so does `xraylib train`).
     """
     copies = runs.stored_copies(run_path(name, profile, comp, split))
     for i, (path, problem) in enumerate(copies):
@@ -73,13 +74,12 @@ def stored_run(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
             try:
                 model, history, arrays, meta = runs.load_run(path, model=with_model)
                 run = Run(name, profile, model, tidy_history(history), arrays["y_true"],
-                          arrays["y_prob"], arrays["test_index"], meta, loaded=True)
+                          arrays["y_prob"], arrays["test_index"], meta, loaded=True, path=path)
             except runs.RunDamaged as exc:
                 problem = exc.problem
             except (KeyError, ValueError, TypeError) as exc:  # not the arrays or history of a run
                 problem = f"does not hold a run ({type(exc).__name__}: {exc})"
             else:
-                runs.mark_latest(path)
                 return run
         after = "using the pinned copy" if i + 1 < len(copies) else "it is trained again"
         log_progress(f"[{name}] stored run {path}: {problem}; not used, {after}", sys.stderr)
@@ -111,7 +111,7 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
     runs.save_run(path, model, history, {"y_true": y[split.test], "y_prob": y_prob,
                                          "test_index": split.test}, meta)
     runs.mark_latest(path)
-    return Run(name, profile, model, history, y[split.test], y_prob, split.test, meta)
+    return Run(name, profile, model, history, y[split.test], y_prob, split.test, meta, path=path)
 
 
 def latest_model(name: str, profile: Profile) -> tuple[keras.Model, dict]:
