@@ -1,7 +1,6 @@
 """xraylib.config: pins, profiles, and where the data folders are looked for."""
 from __future__ import annotations
 
-import dataclasses
 import tomllib
 
 import pytest
@@ -142,28 +141,6 @@ def test_cache_dir_naming_a_file_raises_not_a_directory_naming_it(tmp_path, monk
     monkeypatch.setenv(config.CACHE_ENV, str(file))
     with pytest.raises(NotADirectoryError, match=f"cache folder {file} is not a folder"):
         config.cache_dir()
-
-
-def test_profile_key_is_stable_for_equal_profiles():
-    p = config.get_profile("paper")
-    assert p.key() == dataclasses.replace(p).key()
-
-
-@pytest.mark.parametrize("change", [
-    {"epochs": 26},
-    {"image_size": 96},
-    {"learning_rate": 1e-3},
-    {"seed": 1},
-    {"augmentation": config.Augmentation(rotation_deg=5.0)},
-    {"composition": (("covid", 100), ("viral_pneumonia", 550), ("normal", 550))},
-])
-def test_profile_key_changes_when_a_field_changes(change):
-    p = config.get_profile("paper")
-    assert dataclasses.replace(p, **change).key() != p.key()
-
-
-def test_paper_and_quick_profiles_have_different_keys():
-    assert config.PROFILES["paper"].key() != config.PROFILES["quick"].key()
 
 
 # The test suite's data gate (tests/conftest.py): skip without the data, fail where it is expected

@@ -226,11 +226,14 @@ def test_evaluate_json_reports_overall_each_dataset_and_unreadable(stored, folde
     for name, n in (("overall", 6), ("site-a", 3), ("site-b", 3)):
         r = report[name]
         assert r["n"] == n
-        assert 0 <= r["accuracy"] <= 1
+        acc = r["accuracy"]  # numbers, not text: a value and its 95% interval
+        assert 0 <= acc["low"] <= acc["value"] <= acc["high"] <= 1
         cm = np.array(r["confusion_matrix"])
         assert cm.shape == (3, 3) and cm.sum() == n
         assert cm.sum(axis=1).tolist() == ([2, 2, 2] if name == "overall" else [1, 1, 1])
-        assert r["accuracy"] == pytest.approx(np.trace(cm) / n, abs=1e-4)
+        assert acc["value"] == pytest.approx(np.trace(cm) / n) and r["right"] == np.trace(cm)
+        for rate in (*r["sensitivity"].values(), *r["specificity"].values()):
+            assert set(rate) == {"value", "low", "high"} and all(isinstance(v, float) for v in rate.values())
 
 
 def test_evaluate_of_a_manifest_with_an_unknown_label_exits_2_naming_it(stored, folder, real_root,

@@ -145,3 +145,28 @@ def test_runs_turned_into_a_record_keep_their_predictions_and_history():
     assert rec.initial.name == "initial" and rec.initial.train_seconds == 12.5
     assert [f.name for f in rec.folds] == ["cv-fold-1", "cv-fold-2"]
     assert rec.summary()["cv"]["accuracy"] == 1.0
+
+
+def test_pinning_copies_the_runs_the_book_read_and_removes_the_profiles_stale_ones(tmp_path, cache,
+                                                                                    monkeypatch):
+    from types import SimpleNamespace
+
+    from xraylib import runs
+
+    monkeypatch.setattr(runs, "pinned_dir", lambda: tmp_path / "pinned")
+    model = build_model(config.get_profile("quick"))
+    history = pd.DataFrame({"epoch": [1], "accuracy": [0.5]})
+    arrays = {"y_true": np.array([0]), "y_prob": np.array([[1.0, 0, 0]]), "test_index": np.array([0])}
+    made = []
+    for name in ("initial-quick-aaa", "cv-fold-1-quick-bbb"):
+        path = cache / "runs" / name
+        runs.save_run(path, model, history, arrays, {})
+        made.append(SimpleNamespace(path=path))
+    stale = tmp_path / "pinned" / "initial-quick-old"
+    other = tmp_path / "pinned" / "initial-paper-keep"
+    for folder in (stale, other):
+        folder.mkdir(parents=True)
+    kept = record.pin(made + [SimpleNamespace(path=None)], {"quick"})
+    assert sorted(p.name for p in kept) == ["cv-fold-1-quick-bbb", "initial-quick-aaa"]
+    assert all(runs.check_run(p) is None for p in kept)
+    assert not stale.exists() and other.exists()

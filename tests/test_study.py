@@ -255,3 +255,14 @@ def test_a_studys_runs_decode_the_composition_once(tmp_path, class_folder, cache
     s.run("a", s.folds[0])
     s.run("b", s.folds[1])
     assert len(decodes) == 1
+
+
+@pytest.mark.parametrize("change", [{"learning_rate": 1e-3}, {"epochs": 3}, {"min_lr": 1e-5},
+                                    {"train_seed": 7}, {"early_stopping": 10}])
+def test_a_run_is_keyed_by_every_setting_so_a_change_is_a_new_run(change):
+    comp = pd.DataFrame({"file": ["a.png", "b.png"], "label": ["covid", "normal"], "sha256": ["x", "y"]})
+    split = Split("s", train=np.array([0]), val=np.array([1]), test=np.array([1]))
+    base = config.get_profile("paper")
+    path = study.run_path("r", base, comp, split)
+    assert study.run_path("r", dataclasses.replace(base), comp, split) == path
+    assert study.run_path("r", dataclasses.replace(base, **change), comp, split) != path

@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import data as xdata
 from . import evaluate, predict, shortcuts
-from .config import CLASS_NAMES, CLASSES, external_dir
+from .config import external_dir
 from .splits import Split, initial_split
 from .study import Run, Study
 from .train import predict as model_predict
@@ -37,11 +37,7 @@ def external_validation(study: Study, run: Run | None = None, transform=None,
     ext = xdata.read_dataset(external_dir(external))
     gray = _transformed(list(ext["path"]), profile.image_size, transform)
     prob = model_predict(run.model, xdata.to_model_input(gray))
-    table = ext[["file", "label", "dataset"]].reset_index(drop=True)
-    for k, c in enumerate(CLASSES):
-        table[f"p_{c}"] = prob[:, k]
-    table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
-    return predict.FolderResult(table)
+    return predict.FolderResult(predict.predictions_table(ext[["file", "label", "dataset"]], prob))
 
 
 def _images(study: Study, transform):
@@ -93,17 +89,3 @@ def jpeg_mitigation(study: Study) -> tuple[Run, predict.FolderResult]:
     run = study.run(f"jpeg-q{MITIGATION_QUALITY}-grid{shortcuts.JPEG_GRID}", study.initial_split,
                     images=_images(study, recompress))
     return run, external_validation(study, run, transform=recompress)
-
-
-def origins(result: predict.FolderResult) -> pd.DataFrame:
-    """One row per external origin, as numbers: images, right, accuracy (Estimate), calls per class."""
-    rows = []
-    for name, part in result.table.groupby("dataset"):
-        right = int((part["label"] == part["predicted"]).sum())
-        called = part["predicted"].value_counts().reindex(CLASSES, fill_value=0)
-        rows.append({"origin": xdata.DATASET_NAMES.get(name, name),
-                     "true class": "/".join(CLASS_NAMES[c] for c in sorted(part["label"].unique())),
-                     "images": len(part), "right": right,
-                     "accuracy": evaluate.proportion(right, len(part)),
-                     **{f"called {CLASS_NAMES[c]}": int(called[c]) for c in CLASSES}})
-    return pd.DataFrame(rows).set_index("origin")

@@ -342,6 +342,7 @@ def build_parser() -> argparse.ArgumentParser:
     be = sub.add_parser("bench", help="training images/s: naive loader vs ours vs compute limit")
     be.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
     be.add_argument("--short", action="store_true", help="2 epochs on 42 images, 14 per class (CI)")
+    be.add_argument("--data", help="main data folder")
     be.add_argument("--out", help="also write the result as JSON to this file")
     be.add_argument("--json", action="store_true")
     be.set_defaults(func=_bench)

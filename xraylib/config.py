@@ -1,12 +1,10 @@
 """One configuration object with named profiles, and the one place that resolves folders.
 
-Every chapter and command reads its settings from here (STYLE.md: "one configuration object").
+Every chapter and command reads its settings from here: one configuration object, named profiles.
 """
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,11 +78,6 @@ class Profile:
 
     def as_dict(self) -> dict:
         return dataclasses.asdict(self)
-
-    def key(self) -> str:
-        """Short hash of every setting, used to key cached runs."""
-        blob = json.dumps(self.as_dict(), sort_keys=True).encode()
-        return hashlib.sha256(blob).hexdigest()[:12]
 
     def describe(self) -> str:
         """One line a chapter prints at its top, so the reader sees the settings it ran with."""

@@ -1,7 +1,7 @@
 """Five-fold cross-validation (the paper's Table 2 and Figure 6), resumable fold by fold.
 
 Each fold is one stored run (xraylib.runs), written as soon as the fold finishes: an interrupted
-cross-validation resumes at the first unfinished fold. Used by chapters 4 and 5 and `xraylib cv`.
+cross-validation resumes at the first unfinished fold (study.Study.cross_validate).
 """
 from __future__ import annotations
 

@@ -1,7 +1,6 @@
 """Reading the data: manifest, validation, decoding with a cache, the paper's composition.
 
-Used by chapter 1 (Data) and by every later stage that needs pixels. Every image any command
-reads goes through one safe path: `manifest_path` (a manifest row stays inside its data folder),
+Every image any command reads goes through one safe path: `manifest_path` (a manifest row stays inside its data folder),
 `read_file` (a regular file of bounded size, read without blocking) and `open_image` (PNG or
 JPEG of bounded pixel count, decoded in full), so no file can hang or exhaust the machine.
 """

@@ -1,7 +1,4 @@
-"""The paper's five-block CNN (Table 1, Figure 2), its parameter table and its FLOPs.
-
-Used by chapter 2 (Architecture) and by training.
-"""
+"""The paper's five-block CNN (Table 1, Figure 2), its parameter table and its FLOPs."""
 from __future__ import annotations
 
 import pandas as pd

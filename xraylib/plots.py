@@ -285,7 +285,7 @@ def sanity_curves(table: pd.DataFrame) -> plt.Figure:
 
 @styled
 def origin_accuracy(table: pd.DataFrame, internal: float) -> plt.Figure:
-    """Accuracy per external origin with its 95% interval (audit.origins), against the internal one."""
+    """Accuracy per external origin with its 95% interval (FolderResult.origins), against the internal one."""
     fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(table)))
     est = table["accuracy"]
     acc = np.array([100 * e.value for e in est])

@@ -1,5 +1,5 @@
-"""The stored model applied to images it never saw: any folder (`xraylib evaluate`) or single
-files (`xraylib predict`). Used by the shortcut chapter and the model card.
+"""A stored network applied to images it never saw: a labelled folder (`xraylib evaluate`, the
+external validation) or single files (`xraylib predict`), each as one predictions table.
 """
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ class FolderResult:
     unreadable: list[str] = field(default_factory=list)
 
     def report(self) -> dict:
-        """Accuracy and per-class rates, overall and per value of the `dataset` column."""
+        """Accuracy and per-class rates, overall and per value of the `dataset` column, as
+        numbers (each rate a {value, low, high} of fractions): what `evaluate --json` prints."""
         overall, unreadable = xdata.RESERVED_DATASETS  # evaluate_folder refuses them as datasets
         out = {overall: _report(self.table)}
         for name, part in self.table.groupby("dataset", sort=True):
@@ -33,18 +34,44 @@ class FolderResult:
         out[unreadable] = {"count": len(self.unreadable), "files": self.unreadable}
         return out
 
+    def origins(self) -> pd.DataFrame:
+        """One row per origin (`dataset`), for tables: reader-facing name, true class, images,
+        right answers, accuracy (an Estimate) and how many were called each class."""
+        from .config import CLASS_NAMES
+
+        rows = []
+        for name, part in self.table.groupby("dataset"):
+            r = _report(part)
+            called = part["predicted"].value_counts().reindex(CLASSES, fill_value=0)
+            rows.append({"origin": xdata.DATASET_NAMES.get(name, name),
+                         "true class": "/".join(CLASS_NAMES[c] for c in r["labels_present"]),
+                         "images": r["n"], "right": r["right"],
+                         "accuracy": evaluate.Estimate(**r["accuracy"]),
+                         **{f"called {CLASS_NAMES[c]}": int(called[c]) for c in CLASSES}})
+        return pd.DataFrame(rows).set_index("origin")
+
 
 def _report(part: pd.DataFrame) -> dict:
     y = xdata.labels_of(part)
     prob = part[[f"p_{c}" for c in CLASSES]].to_numpy()
     s = evaluate.summary(y, prob)
-    rates = evaluate.per_class_rates(y, prob.argmax(1))
+    rates = evaluate.per_class_estimates(y, prob.argmax(1))
     present = [c for c in CLASSES if c in set(part["label"])]  # matrix rows match its columns
-    return {"n": s["n"], "accuracy": s["accuracy"], "accuracy_95ci": s["accuracy_95ci"],
-            "confusion_matrix": s["confusion_matrix"],
-            "labels_present": present,
-            "sensitivity": {c: rates.loc[c, "sensitivity"] for c in present},
-            "specificity": {c: rates.loc[c, "specificity"] for c in CLASSES}}
+    return {"n": s["n"], "right": int((prob.argmax(1) == y).sum()),
+            "accuracy": evaluate.accuracy(y, prob).as_dict(),
+            "confusion_matrix": s["confusion_matrix"], "labels_present": present,
+            "sensitivity": {c: rates.loc[c, "sensitivity"].as_dict() for c in present},
+            "specificity": {c: rates.loc[c, "specificity"].as_dict() for c in CLASSES}}
+
+
+def predictions_table(rows: pd.DataFrame, prob: np.ndarray) -> pd.DataFrame:
+    """The one predictions table: the given columns (file, and label / dataset where known), the
+    probability of each class (`p_<class>`, float64 so it prints as it is) and the predicted class."""
+    table = rows.reset_index(drop=True).copy()
+    for k, c in enumerate(CLASSES):
+        table[f"p_{c}"] = prob[:, k].astype(np.float64)
+    table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
+    return table
 
 
 def decode_many(paths: list[str], size: int, root: Path | None = None
@@ -87,11 +114,7 @@ def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
     from .train import predict
 
     prob = predict(model, xdata.to_model_input(gray))
-    table = df.iloc[ok][["file", "label", "dataset"]].reset_index(drop=True)
-    for k, c in enumerate(CLASSES):
-        table[f"p_{c}"] = prob[:, k]
-    table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
-    return FolderResult(table, errors)
+    return FolderResult(predictions_table(df.iloc[ok][["file", "label", "dataset"]], prob), errors)
 
 
 def format_report(report: dict) -> str:
@@ -100,11 +123,10 @@ def format_report(report: dict) -> str:
     for name, r in report.items():
         if name == "unreadable":
             continue
-        lo, hi = r["accuracy_95ci"]
-        lines.append(f"== {name}: {r['n']} images, accuracy {100 * r['accuracy']:.1f}% "
-                     f"(95% CI {100 * lo:.1f}-{100 * hi:.1f})")
+        acc = evaluate.Estimate(**r["accuracy"])
+        lines.append(f"== {name}: {r['n']} images, accuracy {acc.text(unit='%')}")
         for c in r["labels_present"]:
-            lines.append(f"   {c}: sensitivity {r['sensitivity'][c]}")
+            lines.append(f"   {c}: sensitivity {evaluate.Estimate(**r['sensitivity'][c]).text(unit='%')}")
         cm = pd.DataFrame(r["confusion_matrix"], index=[f"true {c}" for c in CLASSES],
                           columns=[f"pred {c}" for c in CLASSES])
         cm = cm.loc[[f"true {c}" for c in r["labels_present"]]]
@@ -142,10 +164,8 @@ def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path
 
     x = xdata.to_model_input(gray)
     prob = predict(model, x)
-    table = pd.DataFrame({"file": [paths[i] for i in ok]})
-    for k, c in enumerate(CLASSES):
-        table[f"p_{c}"] = prob[:, k].astype(np.float64).round(4)  # float32 would print 0.3260000050
-    table["predicted"] = [CLASSES[k] for k in prob.argmax(1)]
+    table = predictions_table(pd.DataFrame({"file": [paths[i] for i in ok]}),
+                              prob.astype(np.float64).round(4))  # float32 would print 0.3260000050
     if out is not None and len(ok):
         from PIL import Image
 

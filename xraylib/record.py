@@ -187,15 +187,23 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
     and the initial run of EXAMINED. Stale pinned runs of those profiles are removed, so the
     folder holds exactly the book's runs.
     """
-    import shutil
-
-    from . import audit, runs
+    from . import audit
     from .study import Study
 
     study = Study(profile, data)
     book_runs = [study.initial_run(), *study.cross_validate().runs, audit.lungs_removed(study)["blanked_run"],
                  audit.image_level_run(study)[0], audit.jpeg_mitigation(study)[0],
                  Study(EXAMINED, study.data).initial_run()]
+    return pin(book_runs, {profile.name, EXAMINED})
+
+
+def pin(book_runs: list, names: set[str]) -> list[Path]:
+    """Copy each intact stored run into records/runs and remove the pinned runs of the profiles
+    `names` that are not among them: the folder then holds exactly these runs of those profiles."""
+    import shutil
+
+    from . import runs
+
     target = runs.pinned_dir()
     target.mkdir(parents=True, exist_ok=True)
     kept = []
@@ -206,7 +214,7 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
             shutil.rmtree(target / run.path.name, ignore_errors=True)
             shutil.copytree(run.path, target / run.path.name)
         kept.append(target / run.path.name)
-    for name in {profile.name, EXAMINED}:
+    for name in names:
         for stale in target.glob(f"*-{name}-*"):
             if stale.is_dir() and stale not in kept:
                 shutil.rmtree(stale)

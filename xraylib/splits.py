@@ -2,7 +2,7 @@
 
 scikit-learn's StratifiedGroupKFold balances folds only approximately; the paper gives exact sizes
 (560 / 140 / 689 and 277-278 per fold), so the two small greedy fillers below keep them exact while
-never putting one patient on two sides. Used by chapters 1, 3 and 4.
+never putting one patient on two sides.
 """
 from __future__ import annotations
 
