@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from xraylib import backend
+from xraylib import backend, config
 
 ROOT = Path(__file__).resolve().parents[1]
 HAS_JAX = importlib.util.find_spec("jax") is not None
@@ -107,3 +108,23 @@ print(json.dumps({"lr": [o.history["lr"] for o in outcomes],
     assert out["images"] == sum(out["epochs"]) * 4 * 4
     for sums in out["prob"]:
         assert len(sums) == 12 and np.allclose(sums, 1.0, atol=1e-3)
+
+
+LIGHT = ["xraylib.data", "xraylib.splits", "xraylib.paper", "xraylib.regions", "xraylib.evaluate",
+         "xraylib.baseline", "xraylib.shortcuts", "xraylib.cv", "xraylib.record", "xraylib.ladder",
+         "xraylib.protocols", "xraylib.importer", "xraylib.config"]
+
+
+@pytest.mark.parametrize("module", LIGHT)
+def test_reading_data_records_and_metrics_needs_no_keras(module):
+    """What a reader of records or data needs starts in a second, without the Keras backend."""
+    code = f"import sys, {module}; print('tensorflow' in sys.modules or 'keras' in sys.modules)"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=config.project_root(), check=True)
+    assert run.stdout.strip() == "False"
+
+
+def test_no_module_but_the_backend_imports_tensorflow():
+    offenders = [p.name for p in Path(config.project_root(), "xraylib").glob("*.py")
+                 if p.name != "backend.py" and re.search(r"^\s*(import|from) tensorflow", p.read_text(), re.M)]
+    assert offenders == []

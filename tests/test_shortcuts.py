@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
@@ -40,13 +38,6 @@ def lossless_and_jpeg() -> np.ndarray:
     """(6, 256, 256): three smooth images saved losslessly, then the same three as JPEG q30."""
     images = [smooth_image(seed) for seed in range(3)]
     return np.stack([upsample(im) for im in images] + [upsample(jpeg(im, 30)) for im in images])
-
-
-def test_importing_shortcuts_does_not_import_tensorflow():
-    code = "import sys, xraylib.shortcuts; print('tensorflow' in sys.modules)"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         cwd=config.project_root(), check=True)
-    assert run.stdout.strip() == "False"
 
 
 # ---------------------------------------------------------------------------------------------
