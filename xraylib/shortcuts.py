@@ -1,11 +1,12 @@
-"""Shortcut audit: cues other than disease that separate the classes (age, hospital, file format).
+"""Shortcut cues: what other than disease separates the classes (age, hospital, file format).
 
 Chapter 'Does the model see COVID-19?' uses these to ask what the CNN could have learned without
 looking at the lungs: it blanks the lungs (Maguolo and Nanni 2020), keeps only the film's border,
 measures the JPEG history of each image, fits a small classifier on each cue in the CNN's own folds,
 and re-compresses every class to take the file-format cue away.
 
-Numpy, PIL and scikit-learn only: no TensorFlow, so the audit runs without a GPU.
+NumPy, PIL and scikit-learn only: no Keras. The experiments that train networks on these cues
+(lungs blanked, JPEG for everyone) are xraylib.audit.
 """
 from __future__ import annotations
 
