@@ -224,20 +224,6 @@ def test_per_class_estimates_are_numbers_the_text_table_is_made_from():
             assert text.loc[cls, col] == est.loc[cls, col].text()
 
 
-def test_the_seed_spread_is_wider_than_the_spread_of_its_runs_and_centred_on_their_mean():
-    runs = [56.4, 44.6, 63.1, 60.0, 58.0]
-    spread = evaluate.seed_spread(runs)
-    assert spread.value == pytest.approx(np.mean(runs))
-    assert spread.low < min(runs) and spread.high > max(runs)
-    # by hand: t(4, 0.975) = 2.776
-    half = 2.776 * np.std(runs, ddof=1) * np.sqrt(1 + 1 / 5)
-    assert spread.high - spread.value == pytest.approx(half, rel=1e-3)
-
-
-def test_one_run_has_no_seed_spread():
-    assert np.isnan(evaluate.seed_spread([70.0]).low)
-
-
 def test_mcnemar_counts_only_the_images_where_the_two_disagree():
     y = np.array([0, 0, 1, 1, 2, 2, 0, 1])
     a = np.array([0, 0, 1, 1, 2, 2, 1, 2])  # right on 6

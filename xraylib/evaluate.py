@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest, norm, t
+from scipy.stats import binomtest, norm
 from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
 
 from .config import CLASSES
@@ -51,19 +51,6 @@ def accuracy(y_true: np.ndarray, y_prob: np.ndarray) -> Estimate:
 def macro_f1_estimate(y_true: np.ndarray, y_prob: np.ndarray, seed: int = 0) -> Estimate:
     """Macro F1 with a percentile-bootstrap 95% interval over the test images."""
     return Estimate(macro_f1(y_true, y_prob), *bootstrap_interval(macro_f1, y_true, y_prob, seed=seed))
-
-
-def seed_spread(values) -> Estimate:
-    """Mean over runs (seeds, folds) and the 95% interval where one more run would fall.
-
-    The prediction interval mean +- t(n-1) * SD * sqrt(1 + 1/n): what a reader who reruns the
-    protocol once should expect, which a test-sampling interval of one run does not cover.
-    """
-    v = np.asarray(values, float)
-    if len(v) < 2:
-        return Estimate(float(v.mean()) if len(v) else np.nan, np.nan, np.nan)
-    half = t.ppf(0.975, len(v) - 1) * v.std(ddof=1) * np.sqrt(1 + 1 / len(v))
-    return Estimate(float(v.mean()), float(v.mean() - half), float(v.mean() + half))
 
 
 def as_text(table: pd.DataFrame, fractions: bool = False, **fmt) -> pd.DataFrame:

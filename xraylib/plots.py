@@ -88,49 +88,6 @@ def zoomed_crops(images: list[np.ndarray], titles: list[str], box: tuple[int, in
 
 
 @styled
-def training_curves(history: pd.DataFrame, title: str = "") -> plt.Figure:
-    """Figure 4 equivalent: accuracy and loss, training vs validation, with LR drops marked."""
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    drops = history["epoch"][history["lr"].diff() < 0].to_numpy() if "lr" in history else []
-    for ax, metric in zip(axes, ("accuracy", "loss")):
-        ax.plot(history["epoch"], history[metric], "o-", label="training", ms=3)
-        ax.plot(history["epoch"], history[f"val_{metric}"], "s-", label="validation", ms=3)
-        for i, e in enumerate(drops):
-            ax.axvline(e, color="grey", ls=":", lw=1, label="learning rate halved" if i == 0 else None)
-        if "kept" in history and history["kept"].any() and not history["kept"].iloc[-1]:
-            best = history[history["kept"].astype(bool)].iloc[0]
-            ax.plot(best["epoch"], best[f"val_{metric}"], "*", ms=14, color="black",
-                    label="weights kept (best validation)")
-        ax.set(xlabel="epoch", ylabel=metric)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.08, 1, 1))
-    return fig
-
-
-@styled
-def confusion_matrices(y_true: np.ndarray, y_pred: np.ndarray, title: str = "") -> plt.Figure:
-    """Figure 5 equivalent: counts and row-normalised rates side by side."""
-    cm = confusion_matrix(y_true, y_pred, labels=range(len(CLASSES)))
-    rates = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    names = [PRETTY[c] for c in CLASSES]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    sns.heatmap(cm, annot=True, fmt="d", cmap="Blues", cbar=False, ax=axes[0],
-                xticklabels=names, yticklabels=names)
-    sns.heatmap(rates, annot=True, fmt=".2f", cmap="Blues", cbar=False, vmin=0, vmax=1, ax=axes[1],
-                xticklabels=names, yticklabels=names)
-    axes[0].set(title="counts", xlabel="predicted", ylabel="true")
-    axes[1].set(title="share of each true class", xlabel="predicted", ylabel="true")
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-@styled
 def architecture_diagram(table: pd.DataFrame) -> plt.Figure:
     """Figure 2 equivalent: one box per layer, coloured by kind, with its output shape."""
     colors = {"Conv2D": "#4c72b0", "Batch Normalization": "#dd8452", "MaxPooling2D": "#55a868",
@@ -208,41 +165,6 @@ def fold_confusions(folds: list[tuple[np.ndarray, np.ndarray]], pooled: tuple[np
         ax.set_title(f"Fold {i + 1}" if i < len(folds) else "All folds (out-of-fold)", fontsize=10)
         ax.set_xlabel("predicted")
     axes[0].set_ylabel("true")
-    fig.tight_layout()
-    return fig
-
-
-@styled
-def roc_curves(y_true: np.ndarray, y_prob: np.ndarray, baseline: np.ndarray | None = None) -> plt.Figure:
-    """One-vs-rest ROC curve per class (solid: CNN; dashed: the baseline, if given)."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    for k, cls in enumerate(CLASSES):
-        for prob, style, who in ((y_prob, "-", "CNN"), (baseline, "--", "baseline")):
-            if prob is None:
-                continue
-            fpr, tpr, _ = roc_curve(y_true == k, prob[:, k])
-            auc = roc_auc_score(y_true == k, prob[:, k])
-            ax.plot(fpr, tpr, style, color=COLORS[cls], label=f"{PRETTY[cls]} {who} (AUC {auc:.3f})")
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls=":")
-    ax.set(xlabel="false-positive rate", ylabel="true-positive rate (sensitivity)")
-    ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
-    return fig
-
-
-@styled
-def reliability_diagram(table: pd.DataFrame, ece: float) -> plt.Figure:
-    """Accuracy against confidence per bin; the diagonal is perfect calibration."""
-    fig, ax = plt.subplots(figsize=(5.5, 5))
-    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="perfect calibration")
-    sizes = 20 + 300 * table["count"] / table["count"].max()
-    ax.scatter(table["confidence"], table["accuracy"], s=sizes, alpha=0.7, label="bins (area: count)")
-    ax.plot(table["confidence"], table["accuracy"], lw=1)
-    ax.set(xlabel="mean confidence of the predicted class", ylabel="accuracy",
-           xlim=(0.3, 1.02), ylim=(0, 1.02), title=f"ECE (15 bins) = {ece:.3f}")
-    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     return fig
 

@@ -174,10 +174,6 @@ class Study:
         return train_split(name, self.profile, self.comp if comp is None else comp, split,
                            images=images or self.images, force=force)
 
-    def stored(self, name: str, split: Split) -> Run | None:
-        """The stored run of this name and split, or None: never trains."""
-        return stored_run(name, self.profile, self.comp, split)
-
     def initial_run(self, force: bool = False) -> Run:
         """The paper's initial procedure."""
         return self.run("initial", self.initial_split, force=force)
