@@ -145,6 +145,16 @@ def real_external() -> Path:
 
 
 @pytest.fixture(scope="session")
+def real_controls() -> Path:
+    """The control films' folder; skipped (failed in CI) when there is none."""
+    try:
+        return config.controls_dir()
+    except FileNotFoundError as exc:
+        error = exc
+    missing_data("the control films", error)
+
+
+@pytest.fixture(scope="session")
 def real_df(real_root) -> pd.DataFrame:
     """read_dataset on the real folder, once per session; tests must not modify it."""
     return data.read_dataset(real_root)

@@ -19,6 +19,7 @@ CLASS_NAMES: dict[str, str] = {"covid": "COVID-19", "viral_pneumonia": "viral pn
 PROFILE_ENV = "XRAYLIB_PROFILE"
 DATA_ENV = "XRAYLIB_DATA"
 EXTERNAL_ENV = "XRAYLIB_EXTERNAL"
+CONTROLS_ENV = "XRAYLIB_CONTROLS"
 CACHE_ENV = "XRAYLIB_CACHE"
 
 DATA_SETS: tuple[str, ...] = ("covid-xray", "external")
@@ -28,6 +29,7 @@ DATA_SETS: tuple[str, ...] = ("covid-xray", "external")
 # import` writes), then the shared folder that sits beside the checkout on the project's machines.
 DEFAULT_DATA_CANDIDATES = ("data/covid-xray", "../shared/data/covid-xray")
 DEFAULT_EXTERNAL_CANDIDATES = ("data/external", "../shared/data/external")
+DEFAULT_CONTROLS_CANDIDATES = ("data/controls", "../shared/data/controls")
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,11 @@ def data_dir(explicit: str | Path | None = None) -> Path:
 def external_dir(explicit: str | Path | None = None) -> Path:
     """The external-validation folder: explicit, else $XRAYLIB_EXTERNAL, else the defaults."""
     return _resolve(EXTERNAL_ENV, DEFAULT_EXTERNAL_CANDIDATES, "external", explicit)
+
+
+def controls_dir(explicit: str | Path | None = None) -> Path:
+    """The control films (evaluation only): explicit, else $XRAYLIB_CONTROLS, else the defaults."""
+    return _resolve(CONTROLS_ENV, DEFAULT_CONTROLS_CANDIDATES, "controls", explicit)
 
 
 def cache_dir() -> Path:

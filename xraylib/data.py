@@ -20,6 +20,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from .config import CLASSES, Profile, cache_dir, data_dir
+from .reserved import reserved_problems
 
 MANIFEST_COLUMNS = ("file", "label")
 DECODER_VERSION = "1"  # bump when decode_gray changes, so cached arrays are rebuilt
@@ -207,6 +208,7 @@ def manifest_problems(df: pd.DataFrame) -> list[str]:
                 f"{file}: listed {len(rows)} times with conflicting labels {labels}; keep one row "
                 f"with the right label" if len(labels) > 1 else
                 f"{file}: listed {len(rows)} times; keep one row")
+    problems += reserved_problems(df, str(root / "manifest.csv"))
     for value in sorted(set(df["dataset"]) & set(RESERVED_DATASETS)):
         problems.append(f"{root / 'manifest.csv'}: dataset value {value!r} is reserved (the "
                         f"evaluate report's own blocks are {', '.join(RESERVED_DATASETS)}); "

@@ -8,10 +8,14 @@ controls, saliency).
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
+import json
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -80,35 +84,158 @@ def plan(arms: tuple[Arm, ...] = ARMS) -> Iterator[tuple[Arm, int]]:
                 yield arm, arm.seeds[i]
 
 
-def train(profile_name: str = "authors", data=None, limit: int | None = None, log=print) -> dict:
+def _profile(profile: Profile | str) -> Profile:
+    return profile if isinstance(profile, Profile) else PROFILES[profile]
+
+
+def train(profile: Profile | str = "authors", data=None, limit: int | None = None, log=print,
+          arms: tuple[Arm, ...] = ARMS) -> dict:
     """Train the missing runs of the plan (at most `limit`), resuming from the run store."""
     from .study import Study, stored_run, train_split
 
-    base = PROFILES[profile_name]
+    base = _profile(profile)
     study = Study(base, data)
     comp, split = study.comp, study.initial_split
     images = {}
     counts = {"stored": 0, "trained": 0, "left": 0}
-    for arm, seed in plan():
+    todo = [(arm, seed) for arm, seed in plan(arms)
+            if stored_run(arm.run_name, seeded(base, seed), comp, split, with_model=False) is None]
+    counts["stored"] = len(list(plan(arms))) - len(todo)
+    if limit is not None:
+        counts["left"], todo = max(0, len(todo) - limit), todo[:limit]
+    started = time.time()
+    for k, (arm, seed) in enumerate(todo):
         profile = seeded(base, seed)
-        if stored_run(arm.run_name, profile, comp, split, with_model=False) is not None:
-            counts["stored"] += 1
-            continue
-        if limit is not None and counts["trained"] >= limit:
-            counts["left"] += 1
-            continue
+        eta = (f"; about {(time.time() - started) / k * (len(todo) - k) / 60:.0f} min left"
+               if k else "")
         if arm.name not in images:
             images.clear()  # one arm's images in memory at a time (about 0.5 GB at 200 px)
             images[arm.name] = functools.cache(
                 lambda a=arm: transformed_images(list(comp["path"]), base.image_size, a.transform))
-        log(f"training {arm.name} / seed {seed} ({profile_name}, {base.image_size} px)")
+        log(f"training {k + 1} of {len(todo)}: {arm.name} / seed {seed} ({base.name}, "
+            f"{base.image_size} px){eta}")
         train_split(arm.run_name, profile, comp, split, images=images[arm.name])
         counts["trained"] += 1
         counts["stored"] += 1
     return counts
 
 
-if __name__ == "__main__":
-    import sys
+# --- The record: every stored network of the plan, evaluated where the book needs it -------------
 
-    print(train(sys.argv[1] if len(sys.argv) > 1 else "authors"), flush=True)
+SALIENCY_METHODS = ("vanilla", "gradcam")
+"""The maps whose region shares the book quotes for every seed (chapter Saliency)."""
+
+SALIENCY_IMAGES = 60
+"""About this many test images (every n-th, all classes) for the region shares."""
+
+
+def _rounded(prob: np.ndarray) -> list:
+    return np.round(np.asarray(prob, np.float64), 4).tolist()
+
+
+def _folder(root) -> dict:
+    """A data folder's rows as the record keeps them (files, labels, origins), read once."""
+    df = xdata.read_dataset(root)
+    return {"df": df, "files": df["file"].tolist(), "labels": df["label"].tolist(),
+            "datasets": df["dataset"].tolist()}
+
+
+def _saliency_shares(model, x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray) -> dict:
+    """Mean share of each method's absolute map in the lung box, border and corners, per true
+    class, over every n-th test image, with the number of all-zero maps (their shares undefined)."""
+    from . import saliency
+
+    sub = np.arange(0, len(x), max(1, len(x) // SALIENCY_IMAGES))
+    out = {}
+    for method in SALIENCY_METHODS:
+        shares = saliency.region_shares(saliency.compute(method, model, x[sub], y_pred[sub]))
+        shares["class"] = y_true[sub]
+        out[method] = {"images": len(sub), "empty_maps": int(shares["lung_share"].isna().sum()),
+                       **{region: {str(c): round(float(part[f"{region}_share"].mean()), 4)
+                                   for c, part in shares.groupby("class")}
+                          | {"all": round(float(shares[f"{region}_share"].mean()), 4)}
+                          for region in ("lung", "border", "corner")}}
+    return out
+
+
+def build_record(profile: Profile | str = "authors", data=None, external=None, controls=None,
+                 log=print, arms: tuple[Arm, ...] = ARMS) -> dict:
+    """Every stored network of the plan: its test predictions, its predictions on the external
+    and control films (through the arm's own transform), and for the protocol's own networks the
+    lungs-blanked test and the saliency shares. Trains nothing; a missing run is left out."""
+    from .config import controls_dir, external_dir
+    from .study import Study, stored_run
+    from .train import predict as model_predict
+
+    base = _profile(profile)
+    study = Study(base, data)
+    comp, split = study.comp, study.initial_split
+    folders = {"external": _folder(external_dir(external)), "controls": _folder(controls_dir(controls))}
+    y = xdata.labels_of(comp)
+    record = {"kind": "stress", "profile": base.as_dict(), "image_size": base.image_size,
+              "test_index": split.test.tolist(), "y_true": y[split.test].tolist(),
+              "folders": {k: {c: v[c] for c in ("files", "labels", "datasets")}
+                          for k, v in folders.items()},
+              "networks": []}
+    images: dict = {}
+    for arm, seed in plan(arms):
+        run = stored_run(arm.run_name, seeded(base, seed), comp, split)
+        if run is None:
+            continue
+        log(f"evaluating {arm.name} / seed {seed}")
+        key = arm.name
+        if key not in images:
+            images.clear()
+            test = transformed_images(list(comp["path"].iloc[split.test]), base.image_size, arm.transform)
+            images[key] = {"test": test, **{
+                name: transformed_images(list(f["df"]["path"]), base.image_size, arm.transform)
+                for name, f in folders.items()}}
+        x = images[key]
+        net = {"arm": arm.name, "seed": seed, "run": run.path.name if run.path else "",
+               "train_seconds": run.meta.get("train_seconds"), "epochs": len(run.history),
+               "test": _rounded(run.y_prob),
+               **{name: _rounded(model_predict(run.model, x[name])) for name in folders}}
+        if arm.transform is None:
+            blanked = transformed_images(list(comp["path"].iloc[split.test]), base.image_size,
+                                         shortcuts.blank_lungs)
+            net["blanked_test"] = _rounded(model_predict(run.model, blanked))
+            net["saliency"] = _saliency_shares(run.model, x["test"], run.y_true, run.y_pred)
+        record["networks"].append(net)
+    return record
+
+
+def write_record(record: dict, out: str | Path) -> None:
+    """The record as compact JSON with where and when it was made."""
+    from .backend import versions
+    from .bench import cpu_info
+    from .record import _commit
+
+    record = {**record, "machine": {**cpu_info(), **versions()}, "commit": _commit(),
+              "written_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
+    Path(out).write_text(json.dumps(record, separators=(",", ":")))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m xraylib.stress train|record`: train the plan's missing networks (resumable, with
+    progress and time left), or write the record the book reads."""
+    parser = argparse.ArgumentParser(prog="python -m xraylib.stress", description=main.__doc__)
+    parser.add_argument("action", choices=("train", "record"))
+    parser.add_argument("--profile", default="authors", choices=list(PROFILES))
+    parser.add_argument("--limit", type=int, help="train at most this many networks this call")
+    parser.add_argument("--data", help="main data folder")
+    parser.add_argument("--out", help="record file (default: records/stress-<profile>.json)")
+    args = parser.parse_args(argv)
+    if args.action == "train":
+        print(train(args.profile, args.data, args.limit), flush=True)
+    else:
+        from .config import project_root
+
+        out = args.out or project_root() / "records" / f"stress-{args.profile}.json"
+        record = build_record(args.profile, args.data)
+        write_record(record, out)
+        print(f"{len(record['networks'])} networks -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,79 @@
+"""xraylib.stress: the plan's order, seeded profiles, and a tiny plan trained, resumed and recorded."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+from test_train import tiny_profile
+
+from xraylib import config, shortcuts, stress
+
+
+def test_plan_trains_every_protocol_seed_first_then_arms_seed_by_seed():
+    order = [(arm.name, seed) for arm, seed in stress.plan()]
+    assert order[:5] == [("protocol", s) for s in stress.SEEDS]
+    assert order[5:8] == [("jpeg", 2020), ("lungs-blanked", 2020), ("jpeg", 2021)]
+    assert len(order) == len(set(order)) == 5 + 2 * 3
+
+
+def test_the_profiles_own_seed_is_the_profile_itself_and_others_set_the_training_seed():
+    authors = config.PROFILES["authors"]
+    assert stress.seeded(authors, authors.seed) is authors
+    other = stress.seeded(authors, 2023)
+    assert other.train_seed == 2023 and dataclasses.replace(other, train_seed=None) == authors
+
+
+def test_transformed_images_apply_the_arm_at_native_size_then_resize(tmp_path, write_image, cache):
+    rng = np.random.default_rng(0)
+    path = write_image(tmp_path / "a.png", rng.integers(0, 255, (256, 256), dtype=np.uint8))
+    plain = stress.transformed_images([str(path)], 96)
+    blanked = stress.transformed_images([str(path)], 96, shortcuts.blank_lungs)
+    assert plain.shape == blanked.shape == (1, 96, 96, 3)
+    assert blanked[0, 48, 48, 0] == 0.0 and plain[0, 48, 48, 0] != 0.0  # the lung box's centre
+    assert np.allclose(blanked[0, 2, 2], plain[0, 2, 2], atol=2 / 255)  # a corner is untouched
+
+
+@pytest.fixture(scope="module")
+def tiny_study(tmp_path_factory, class_folder):
+    """A tiny data folder, external and control folders, and a tiny profile of its composition."""
+    base = tmp_path_factory.mktemp("stress")
+    data = class_folder(base / "data", per_class=10)
+    external = class_folder(base / "external", per_class=2)
+    controls = class_folder(base / "controls", per_class=1)
+    profile = tiny_profile(name="tiny", composition=(("covid", 10), ("viral_pneumonia", 10), ("normal", 10)),
+                           initial_train=(("covid", 5), ("viral_pneumonia", 5), ("normal", 5)))
+    arms = (dataclasses.replace(stress.ARMS[0], seeds=(profile.seed, 7)),
+            dataclasses.replace(stress.ARMS[2], seeds=(profile.seed,)))
+    return base, data, external, controls, profile, arms
+
+
+def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, monkeypatch):
+    base, data, external, controls, profile, arms = tiny_study
+    monkeypatch.setenv(config.CACHE_ENV, str(base / "cache"))
+    lines = []
+    assert stress.train(profile, data, limit=2, log=lines.append, arms=arms) == \
+        {"stored": 2, "trained": 2, "left": 1}
+    assert lines[0].startswith("training 1 of 2: protocol / seed 2020 (tiny, 96 px)")
+    assert "min left" in lines[1]
+    assert stress.train(profile, data, log=lines.append, arms=arms)["trained"] == 1
+    assert stress.train(profile, data, log=lines.append, arms=arms) == \
+        {"stored": 3, "trained": 0, "left": 0}
+
+    record = stress.build_record(profile, data, external, controls, log=lambda _: None, arms=arms)
+    nets = {(n["arm"], n["seed"]): n for n in record["networks"]}
+    assert set(nets) == {("protocol", 2020), ("protocol", 7), ("lungs-blanked", 2020)}
+    n_test = len(record["y_true"])
+    for net in nets.values():
+        assert np.asarray(net["test"]).shape == (n_test, 3)
+        assert np.asarray(net["external"]).shape == (6, 3)
+        assert np.asarray(net["controls"]).shape == (3, 3)
+        assert np.allclose(np.asarray(net["external"]).sum(1), 1, atol=1e-3)
+    assert "saliency" in nets[("protocol", 7)] and "saliency" not in nets[("lungs-blanked", 2020)]
+    vanilla = nets[("protocol", 7)]["saliency"]["vanilla"]
+    assert 0 <= vanilla["lung"]["all"] <= 1 and vanilla["images"] == n_test
+    assert record["folders"]["external"]["labels"] == ["covid"] * 2 + ["viral_pneumonia"] * 2 + ["normal"] * 2
+    out = base / "stress.json"
+    stress.write_record(record, out)
+    assert json.loads(out.read_text())["networks"][0]["seed"] == 2020
