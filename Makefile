@@ -1,6 +1,7 @@
 # The two commands README.md gives: `make book` and `make test`. Each creates .venv and installs
 # what is missing, so a fresh machine needs nothing installed by hand.
-PROFILE ?= paper
+PROFILE ?= quick
+SEEDS ?= 5
 PY := .venv/bin/python
 EXTRAS ?=
 VENV_STAMP := .venv/.installed$(if $(EXTRAS),-$(EXTRAS))
@@ -9,7 +10,7 @@ PIP_EXTRAS := book,test$(if $(EXTRAS),$(comma)$(EXTRAS))
 export PYTHONHASHSEED := 0
 
 .PHONY: data book book-stored test test-without-data lint unit nbval book-check notebooks bench clean pin \
-	test-variant
+	test-variant reproduce lab
 
 # CI has the data: there (CI=true, or XRAYLIB_REQUIRE_DATA=1) a missing data folder fails the run
 # (nbval and the data tests fail) instead of skipping the tests that need it.
@@ -27,10 +28,29 @@ data: $(VENV_STAMP)
 	@test -n "$(ARCHIVES)" || { echo 'usage: make data ARCHIVES="zip or folder ..." (README "Data" lists the archives)' >&2; exit 2; }
 	$(PY) -m xraylib data import $(ARCHIVES)
 
-## Build the HTML book with every notebook executed (PROFILE=paper by default, PROFILE=quick to preview).
+## Build the HTML book with every chapter executed, in minutes: the chapters run the preview profile
+## (PROFILE=quick) from its pinned runs and read every paper-scale number from records/. To retrain
+## those numbers yourself, `make reproduce` first; PROFILE=paper executes the chapters at paper scale.
 book: $(VENV_STAMP)
 	XRAYLIB_PROFILE=$(PROFILE) .venv/bin/jupyter-book build . -W -n --keep-going
 	@echo "Book: _build/html/index.html (profile $(PROFILE))"
+
+## Retrain a protocol at paper scale and rewrite the records the book reads (hours on a CPU; each
+## network is stored as soon as it is trained, so a rerun resumes): the initial procedure and the
+## five folds (records/<profile>-profile.json), then SEEDS networks of the protocol and three seeds
+## of each shortcut-removal arm (records/stress-<profile>.json). make reproduce PROFILE=authors SEEDS=5
+reproduce: $(VENV_STAMP)
+	@test "$(PROFILE)" != quick || { echo 'make reproduce: name a paper-scale protocol, e.g. PROFILE=authors or PROFILE=paper' >&2; exit 2; }
+	$(PY) -m xraylib record --profile $(PROFILE) --out records/$(PROFILE)-profile.json
+	$(PY) -m xraylib.stress train --profile $(PROFILE) --seeds $(SEEDS)
+	$(PY) -m xraylib.stress record --profile $(PROFILE)
+	@echo "Records rewritten; make book shows them"
+
+## JupyterLab on the project's environment, the chapters in the preview profile (each runs top to
+## bottom from its own folder, as nbval runs it).
+lab: $(VENV_STAMP)
+	$(PY) -m pip install --quiet -e ".[$(PIP_EXTRAS),lab]"
+	XRAYLIB_PROFILE=$${XRAYLIB_PROFILE:-quick} .venv/bin/jupyter lab --notebook-dir=. chapters/01_data.ipynb
 
 ## Everything CI checks: unit tests, nbval over the chapters, the quick book built from the
 ## outputs nbval has just checked against a fresh run (so no chapter runs twice), and its HTML.

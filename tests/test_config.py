@@ -12,11 +12,12 @@ ROOT = config.project_root()
 
 
 def _pyproject_pins() -> list[str]:
-    """The package's, the book's and the tests' pins (the optional JAX backend is not in conda's list)."""
+    """The package's, the book's, the tests' and JupyterLab's pins (the optional JAX backend is not
+    in conda's list)."""
     with open(ROOT / "pyproject.toml", "rb") as f:
         project = tomllib.load(f)["project"]
     extras = project["optional-dependencies"]
-    return project["dependencies"] + extras["book"] + extras["test"]
+    return project["dependencies"] + extras["book"] + extras["test"] + extras["lab"]
 
 
 def _environment_pins() -> list[str]:

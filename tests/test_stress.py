@@ -77,3 +77,11 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
     out = base / "stress.json"
     stress.write_record(record, out)
     assert json.loads(out.read_text())["networks"][0]["seed"] == 2020
+
+
+def test_seeds_option_keeps_the_first_seeds_of_every_arm_and_refuses_zero():
+    arms = stress.arms_with_seeds(2)
+    assert [a.seeds for a in arms] == [(2020, 2021)] * 3
+    assert stress.arms_with_seeds(None) is stress.ARMS
+    with pytest.raises(ValueError, match="at least one seed"):
+        stress.arms_with_seeds(0)

@@ -72,6 +72,15 @@ def transformed_images(paths: list[str], size: int, transform=None) -> np.ndarra
     return xdata.to_model_input(gray)
 
 
+def arms_with_seeds(n: int | None) -> tuple[Arm, ...]:
+    """The arms with at most n seeds each (None: as planned), the protocol's own seed first."""
+    if n is None:
+        return ARMS
+    if n < 1:
+        raise ValueError(f"--seeds {n}: at least one seed per arm")
+    return tuple(dataclasses.replace(a, seeds=a.seeds[:n]) for a in ARMS)
+
+
 def plan(arms: tuple[Arm, ...] = ARMS) -> Iterator[tuple[Arm, int]]:
     """The trainings in the order they are worth most: every protocol seed, then arm by arm,
     seed by seed (so an interrupted session leaves whole seeds, not half an arm)."""
@@ -222,16 +231,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", choices=("train", "record"))
     parser.add_argument("--profile", default="authors", choices=list(PROFILES))
     parser.add_argument("--limit", type=int, help="train at most this many networks this call")
+    parser.add_argument("--seeds", type=int, help=f"seeds per arm (default: {len(SEEDS)} for the "
+                        f"protocol, {len(ARM_SEEDS)} for each arm)")
     parser.add_argument("--data", help="main data folder")
     parser.add_argument("--out", help="record file (default: records/stress-<profile>.json)")
     args = parser.parse_args(argv)
     if args.action == "train":
-        print(train(args.profile, args.data, args.limit), flush=True)
+        print(train(args.profile, args.data, args.limit, arms=arms_with_seeds(args.seeds)), flush=True)
     else:
         from .config import project_root
 
         out = args.out or project_root() / "records" / f"stress-{args.profile}.json"
-        record = build_record(args.profile, args.data)
+        record = build_record(args.profile, args.data, arms=arms_with_seeds(args.seeds))
         write_record(record, out)
         print(f"{len(record['networks'])} networks -> {out}")
     return 0

@@ -1,0 +1,93 @@
+"""xraylib.spread: a stress record read back as per-seed tables, spreads and verdicts."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from xraylib import spread
+
+Y = [0, 0, 1, 1, 2, 2]
+
+
+def _onehot(pred, sure: float = 0.8) -> list:
+    p = np.full((len(pred), 3), (1 - sure) / 2)
+    p[np.arange(len(pred)), pred] = sure
+    return p.tolist()
+
+
+def _net(arm, seed, test_pred, ext_pred, ctl_pred, protocol=True):
+    net = {"arm": arm, "seed": seed, "test": _onehot(test_pred), "external": _onehot(ext_pred),
+           "controls": _onehot(ctl_pred)}
+    if protocol:
+        net["blanked_test"] = _onehot([0] * 6)
+        net["saliency"] = {"vanilla": {"images": 6, "empty_maps": 1, "lung": {"0": 0.8, "1": 0.9,
+                                                                              "2": 0.7, "all": 0.8}}}
+    return net
+
+
+@pytest.fixture
+def record(tmp_path):
+    folders = {"external": {"files": ["a", "b", "c"], "labels": ["covid", "normal", "normal"],
+                            "datasets": ["hannover", "nih", "nih"]},
+               "controls": {"files": ["d", "e"], "labels": ["normal", "normal"],
+                            "datasets": ["shenzhen", "shenzhen"]}}
+    nets = [_net("protocol", 2020, [0, 0, 1, 1, 2, 2], [0, 0, 0], [1, 1]),
+            _net("protocol", 2021, [0, 1, 1, 1, 2, 2], [0, 0, 2], [1, 2]),
+            _net("jpeg", 2020, [0, 0, 1, 1, 2, 0], [1, 2, 2], [2, 2], protocol=False),
+            _net("jpeg", 2021, [0, 0, 1, 1, 2, 0], [1, 2, 2], [2, 2], protocol=False)]
+    path = tmp_path / "stress.json"
+    path.write_text(json.dumps({"kind": "stress", "profile": {"name": "authors"}, "y_true": Y,
+                                "folders": folders, "networks": nets}))
+    return spread.read_stress(path)
+
+
+def test_spread_text_gives_mean_range_and_seed_count():
+    assert spread.Spread((0.5, 0.6, 0.7)).text() == "60.0 (50.0-70.0, 3 seeds)"
+    assert spread.Spread((0.5,)).text() == "50.0 (1 seed)"
+    assert spread.Spread(()).text() == "n/a"
+    assert spread.Spread((0.5, 0.7)).sd == pytest.approx(np.std([0.5, 0.7], ddof=1))
+
+
+def test_internal_rates_per_seed(record):
+    table = spread.internal(record)
+    assert table.index.tolist() == [2020, 2021]
+    assert table.loc[2021, "accuracy"] == pytest.approx(5 / 6)
+    assert table.loc[2021, "sensitivity covid"] == 0.5
+    assert table.loc[2020, "lungs blanked at test"] == pytest.approx(2 / 6)
+    assert spread.over_seeds(table)["accuracy"].values == (1.0, pytest.approx(5 / 6))
+
+
+def test_origin_table_counts_calls_per_origin_and_true_class_over_seeds(record):
+    table = spread.origin_table(record).set_index(["origin", "true class"])
+    nih = table.loc[("nih", "normal")]
+    assert nih["films"] == 2
+    assert nih["called covid"].values == (1.0, 0.5) and nih["right"].values == (0.0, 0.5)
+    assert table.loc[("shenzhen", "normal"), "called viral_pneumonia"].values == (1.0, 0.5)
+    shown = spread.display_origins(spread.origin_table(record))
+    assert shown.loc[("nih", "normal"), "called COVID-19 (%)"] == "75.0 (50.0-100.0)"
+
+
+def test_saliency_shares_per_seed_and_class(record):
+    table = spread.saliency_shares(record)
+    assert table.loc[2020, "viral_pneumonia"] == 0.9 and table.loc[2021, "empty maps"] == 1
+
+
+def test_an_arm_beyond_every_protocol_seed_is_called_a_change_and_one_within_is_not(record):
+    effects = {e.quantity: e for e in spread.arm_effects(record, "jpeg")}
+    shenzhen = effects["shenzhen, normal films right"]
+    assert shenzhen.beyond_spread and "moved +75.0 points" in shenzhen.sentence("Shenzhen")
+    internal = effects["internal test accuracy"]
+    assert not internal.beyond_spread  # 5/6 for both jpeg seeds, inside the protocol's 5/6-6/6
+    assert "within the spread" in internal.sentence("internal")
+
+
+def test_one_seed_of_an_arm_is_never_a_verdict():
+    one = spread.ArmEffect("x", spread.Spread((0.5, 0.6)), spread.Spread((0.9,)))
+    assert not one.beyond_spread and "cannot tell" in one.sentence("x")
+
+
+def test_a_missing_record_names_the_command_that_writes_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="xraylib.stress record"):
+        spread.read_stress(tmp_path / "none.json")

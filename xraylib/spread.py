@@ -1,0 +1,237 @@
+"""The stress record read: every number of a seeded network as the mean and range over its seeds.
+
+Why: one network is an anecdote. The book's statements about what the network learned (how it
+calls films from other hospitals, what it says with the lungs blanked, where its saliency lies)
+are read from records/stress-<profile>.json, which holds every seeded network's predictions, and
+each is shown as the mean and range over the seeds, with the seed count beside it; a change made
+by removing one shortcut is called a change only where it lies beyond the seeds' own spread.
+Reading the record needs no Keras.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import evaluate
+from .config import CLASS_NAMES, CLASSES, project_root
+
+ORIGIN_NAMES = {
+    "hannover-mhh-covid-19-image-repository": "Hannover Medical School (adults)",
+    "ieee8023-covid-chestxray-dataset": "Cohen et al. collection (adults)",
+    "nih-chestxray14-no-finding": "NIH ChestX-ray14 (adults)",
+    "kermany-cxr-pneumonia-test": "Kermany test split (children, training hospital)",
+    "shenzhen-tb-normal": "Shenzhen No.3 People's Hospital (adults)",
+}
+"""Reader-facing names of the external and control origins (the manifests' dataset values)."""
+
+ARM_NAMES = {"protocol": "the protocol as it is", "jpeg": "one JPEG round trip for every image",
+             "lungs-blanked": "lung box blanked in every image"}
+
+
+@dataclass(frozen=True)
+class Spread:
+    """A quantity over seeded networks: each network's value, summarised as mean and range."""
+
+    values: tuple[float, ...]
+
+    @property
+    def n(self) -> int:
+        return len(self.values)
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.values)) if self.values else float("nan")
+
+    @property
+    def low(self) -> float:
+        return float(np.min(self.values)) if self.values else float("nan")
+
+    @property
+    def high(self) -> float:
+        return float(np.max(self.values)) if self.values else float("nan")
+
+    @property
+    def sd(self) -> float:
+        return float(np.std(self.values, ddof=1)) if self.n > 1 else float("nan")
+
+    def text(self, scale: float = 100, digits: int = 1, unit: str = "", seeds: bool = True) -> str:
+        """'88.4 (87.1-90.2, 5 seeds)': the mean, the range over seeds and how many there are."""
+        if not self.values:
+            return "n/a"
+        f = lambda v: f"{round(scale * v, digits) + 0.0:.{digits}f}"  # noqa: E731 - never "-0.0"
+        tail = f", {self.n} seed{'s' if self.n != 1 else ''}" if seeds else ""
+        if self.n == 1:
+            return f"{f(self.mean)}{unit} (1 seed)" if seeds else f"{f(self.mean)}{unit}"
+        return f"{f(self.mean)}{unit} ({f(self.low)}-{f(self.high)}{unit}{tail})"
+
+
+@dataclass
+class StressRecord:
+    """records/stress-<profile>.json as arrays: one row per network, the folders' films."""
+
+    profile: dict
+    networks: list[dict]
+    y_true: np.ndarray
+    films: pd.DataFrame  # external and control films: folder, file, label, dataset
+    machine: dict
+
+    def arm(self, name: str) -> list[dict]:
+        """The networks of one arm, in seed order."""
+        return sorted((n for n in self.networks if n["arm"] == name), key=lambda n: n["seed"])
+
+    def seeds(self, arm: str = "protocol") -> list[int]:
+        return [n["seed"] for n in self.arm(arm)]
+
+    def film_predictions(self, net: dict) -> np.ndarray:
+        """A network's probabilities on every external and control film, in `films` order."""
+        return np.concatenate([np.asarray(net[f], np.float64) for f in self.films["folder"].unique()])
+
+
+def record_path(profile: str = "authors") -> Path:
+    return project_root() / "records" / f"stress-{profile}.json"
+
+
+def read_stress(path: str | Path | None = None) -> StressRecord:
+    """The stress record (default: records/stress-authors.json). A missing file is an error that
+    names the command that writes it."""
+    path = Path(path) if path is not None else record_path()
+    if not path.is_file():
+        raise FileNotFoundError(f"no stress record at {path}: write it with `python -m xraylib.stress "
+                                f"record` after `python -m xraylib.stress train` (make reproduce)")
+    raw = json.loads(path.read_text())
+    if raw.get("kind") != "stress":
+        raise ValueError(f"{path} is not a stress record (kind {raw.get('kind')!r})")
+    films = pd.concat([pd.DataFrame({"folder": folder, "file": f["files"], "label": f["labels"],
+                                     "dataset": f["datasets"]})
+                       for folder, f in raw["folders"].items()], ignore_index=True)
+    return StressRecord(raw["profile"], raw["networks"], np.asarray(raw["y_true"]), films,
+                        raw.get("machine", {}))
+
+
+def _accuracy(y: np.ndarray, prob: np.ndarray) -> float:
+    return float((np.asarray(prob).argmax(1) == y).mean())
+
+
+def internal(record: StressRecord, arm: str = "protocol") -> pd.DataFrame:
+    """Per network of an arm: internal test accuracy, each class's sensitivity, the calibration
+    error and (protocol) the accuracy with the lung box blanked at test time, as fractions."""
+    rows = []
+    y = record.y_true
+    for net in record.arm(arm):
+        prob = np.asarray(net["test"])
+        pred = prob.argmax(1)
+        row = {"seed": net["seed"], "accuracy": _accuracy(y, prob),
+               **{f"sensitivity {c}": float((pred[y == k] == k).mean()) for k, c in enumerate(CLASSES)},
+               "calibration error": evaluate.expected_calibration_error(y, prob)}
+        if "blanked_test" in net:
+            row["lungs blanked at test"] = _accuracy(y, np.asarray(net["blanked_test"]))
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("seed")
+
+
+def over_seeds(table: pd.DataFrame) -> dict[str, Spread]:
+    """Each column of a per-seed table as a Spread."""
+    return {c: Spread(tuple(float(v) for v in table[c].dropna())) for c in table.columns}
+
+
+def origin_calls(record: StressRecord, arm: str = "protocol") -> pd.DataFrame:
+    """Per network, origin and true class of the external and control films: films, share right
+    and share called each class (long format: one row per network x origin x true class)."""
+    rows = []
+    films = record.films
+    y = films["label"].map(CLASSES.index).to_numpy()
+    for net in record.arm(arm):
+        pred = record.film_predictions(net).argmax(1)
+        for (dataset, label), part in films.groupby(["dataset", "label"], sort=False):
+            idx = part.index.to_numpy()
+            called = np.bincount(pred[idx], minlength=len(CLASSES)) / len(idx)
+            rows.append({"seed": net["seed"], "origin": dataset, "true class": label,
+                         "films": len(idx), "right": float((pred[idx] == y[idx]).mean()),
+                         **{f"called {c}": float(called[k]) for k, c in enumerate(CLASSES)}})
+    return pd.DataFrame(rows)
+
+
+def origin_table(record: StressRecord, arm: str = "protocol") -> pd.DataFrame:
+    """One row per origin and true class: films, and right / called-each-class as Spreads over
+    the arm's seeds (for display: `display_origins`)."""
+    calls = origin_calls(record, arm)
+    value_cols = ["right"] + [f"called {c}" for c in CLASSES]
+    out = []
+    for (origin, label), part in calls.groupby(["origin", "true class"], sort=False):
+        out.append({"origin": origin, "true class": label, "films": int(part["films"].iloc[0]),
+                    **{c: Spread(tuple(part[c])) for c in value_cols}})
+    return pd.DataFrame(out)
+
+
+def display_origins(table: pd.DataFrame) -> pd.DataFrame:
+    """An origin table with reader-facing names and every Spread as text (mean, range over seeds)."""
+    shown = table.copy()
+    shown["origin"] = shown["origin"].map(lambda o: ORIGIN_NAMES.get(o, o))
+    shown["true class"] = shown["true class"].map(CLASS_NAMES)
+    for col in [c for c in shown.columns if isinstance(shown[c].iloc[0], Spread)]:
+        shown[col] = shown[col].map(lambda s: s.text(seeds=False))
+    shown = shown.rename(columns={f"called {c}": f"called {CLASS_NAMES[c]} (%)" for c in CLASSES}
+                         | {"right": "right (%)"})
+    return shown.set_index(["origin", "true class"])
+
+
+def saliency_shares(record: StressRecord, method: str = "vanilla", region: str = "lung") -> pd.DataFrame:
+    """Per protocol network: the mean share of the method's map in a region, per true class and
+    over all (`all`), with the number of all-zero maps left out of the mean."""
+    rows = []
+    for net in record.arm("protocol"):
+        if "saliency" not in net:
+            continue
+        s = net["saliency"][method]
+        rows.append({"seed": net["seed"], "images": s["images"], "empty maps": s["empty_maps"],
+                     **{("all" if k == "all" else CLASSES[int(k)]): v for k, v in s[region].items()}})
+    return pd.DataFrame(rows).set_index("seed")
+
+
+@dataclass(frozen=True)
+class ArmEffect:
+    """How one arm moved one quantity against the protocol's own seeds."""
+
+    quantity: str
+    protocol: Spread
+    arm: Spread
+
+    @property
+    def difference(self) -> float:
+        return self.arm.mean - self.protocol.mean
+
+    @property
+    def beyond_spread(self) -> bool:
+        """Every seed of the arm lies outside the protocol seeds' range, on the same side: the
+        change is larger than what another seed alone does (needs two seeds on each side)."""
+        if self.arm.n < 2 or self.protocol.n < 2:
+            return False
+        return self.arm.low > self.protocol.high or self.arm.high < self.protocol.low
+
+    def sentence(self, what: str) -> str:
+        """A verdict no stronger than the numbers: how far the mean moved, and whether beyond the
+        spread of the protocol's seeds."""
+        moved = f"{100 * self.difference:+.1f} points ({self.protocol.text()} -> {self.arm.text()})"
+        if self.arm.n < 2:
+            return (f"{what}: {moved}; one seed of the arm so far, which cannot tell a change "
+                    f"from a seed's luck")
+        if self.beyond_spread:
+            return f"{what} moved {moved}: every seed of the arm lies beyond the protocol's seeds"
+        return (f"{what}: {moved}, within the spread of the protocol's own seeds, so no change "
+                f"is shown")
+
+
+def arm_effects(record: StressRecord, arm: str) -> list[ArmEffect]:
+    """The arm against the protocol on the internal test and on every external/control origin
+    and true class (share right)."""
+    effects = [ArmEffect("internal test accuracy", over_seeds(internal(record))["accuracy"],
+                         over_seeds(internal(record, arm))["accuracy"])]
+    base, changed = origin_table(record), origin_table(record, arm)
+    for (_, b), (_, c) in zip(base.iterrows(), changed.iterrows()):
+        name = f"{ORIGIN_NAMES.get(b['origin'], b['origin'])}, {CLASS_NAMES[b['true class']]} films right"
+        effects.append(ArmEffect(name, b["right"], c["right"]))
+    return effects
