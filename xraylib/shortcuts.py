@@ -213,3 +213,15 @@ def cue_predictions(comp: pd.DataFrame, splits: list[Split]) -> dict[str, np.nda
     y = xdata.labels_of(comp)
     features = dict(zip(CUES, (border_features(gray256), jpeg_features(gray256))))
     return {name: cue_classifier_cv(f, y, splits) for name, f in features.items()}
+
+
+BRIGHT_MARK_LEVEL = 245
+"""Grey level from which a border pixel counts as a burnt-in mark (text, lead markers, labels)."""
+
+
+def bright_marks(gray: np.ndarray, level: int = BRIGHT_MARK_LEVEL) -> np.ndarray:
+    """(N,) share of the border frame (regions.BORDER) at or above `level`: a crude measure of
+    burnt-in text and markers, which are drawn near-white on the film's edge. A heuristic, not a
+    text detector: bright bone or over-exposed film at the edge counts too."""
+    mask = regions.border_mask(gray.shape[1:])
+    return (np.asarray(gray)[:, mask] >= level).mean(axis=1)

@@ -76,6 +76,7 @@ class StressRecord:
     profile: dict
     networks: list[dict]
     y_true: np.ndarray
+    test_index: np.ndarray  # positions of the internal test films in the study's composition
     films: pd.DataFrame  # external and control films: folder, file, label, dataset
     machine: dict
 
@@ -108,7 +109,8 @@ def read_stress(path: str | Path | None = None) -> StressRecord:
     films = pd.concat([pd.DataFrame({"folder": folder, "file": f["files"], "label": f["labels"],
                                      "dataset": f["datasets"]})
                        for folder, f in raw["folders"].items()], ignore_index=True)
-    return StressRecord(raw["profile"], raw["networks"], np.asarray(raw["y_true"]), films,
+    return StressRecord(raw["profile"], raw["networks"], np.asarray(raw["y_true"]),
+                        np.asarray(raw.get("test_index", [])), films,
                         raw.get("machine", {}))
 
 
@@ -235,3 +237,39 @@ def arm_effects(record: StressRecord, arm: str) -> list[ArmEffect]:
         name = f"{ORIGIN_NAMES.get(b['origin'], b['origin'])}, {CLASS_NAMES[b['true class']]} films right"
         effects.append(ArmEffect(name, b["right"], c["right"]))
     return effects
+
+
+def covid_misses(record: StressRecord, comp: pd.DataFrame, gray256: np.ndarray) -> pd.DataFrame:
+    """The internal test's COVID-19 films: how many protocol seeds call each one viral pneumonia,
+    normal or COVID-19, beside what else marks the film: a patient id from Cohen et al.'s collection
+    (the older, publication-sourced films), its JPEG blockiness and its burnt-in bright marks.
+    `gray256` holds the test films' 256 px images in the record's test order."""
+    from . import shortcuts
+
+    test = comp.iloc[record.test_index]
+    covid = np.flatnonzero(record.y_true == CLASSES.index("covid"))
+    nets = record.arm("protocol")
+    calls = np.stack([np.asarray(n["test"]).argmax(1)[covid] for n in nets])  # seeds x films
+    out = pd.DataFrame({"file": test["file"].to_numpy()[covid],
+                        "Cohen et al. patient": test["patient_id"].fillna("").str.startswith(
+                            "ieee8023:").to_numpy()[covid],
+                        "blockiness": shortcuts.blockiness(gray256[covid]),
+                        "bright marks": shortcuts.bright_marks(gray256[covid])})
+    for k, c in enumerate(CLASSES):
+        out[f"seeds calling {c}"] = (calls == k).sum(0)
+    out["seeds"] = len(nets)
+    return out
+
+
+def misses_summary(films: pd.DataFrame) -> pd.DataFrame:
+    """COVID-19 films called viral pneumonia by most seeds against those called COVID-19 by most:
+    films, share with a Cohen et al. patient id, median blockiness and bright-mark share."""
+    majority = films["seeds"] / 2
+    groups = {"called viral pneumonia by most seeds": films["seeds calling viral_pneumonia"] > majority,
+              "called COVID-19 by most seeds": films["seeds calling covid"] > majority}
+    rows = {name: {"films": int(mask.sum()),
+                   "Cohen et al. patient (%)": 100 * films.loc[mask, "Cohen et al. patient"].mean(),
+                   "median blockiness": films.loc[mask, "blockiness"].median(),
+                   "median bright marks (%)": 100 * films.loc[mask, "bright marks"].median()}
+            for name, mask in groups.items()}
+    return pd.DataFrame(rows).T
