@@ -91,3 +91,32 @@ def test_one_seed_of_an_arm_is_never_a_verdict():
 def test_a_missing_record_names_the_command_that_writes_it(tmp_path):
     with pytest.raises(FileNotFoundError, match="xraylib.stress record"):
         spread.read_stress(tmp_path / "none.json")
+
+
+def test_covid_misses_count_seed_calls_per_covid_film_and_summarise_by_majority(record):
+    import pandas as pd
+
+    comp = pd.DataFrame({"file": [f"f{i}" for i in range(6)],
+                         "patient_id": ["ieee8023:1", "", "", "", "", ""]})
+    record.test_index = np.arange(6)
+    gray = np.zeros((6, 256, 256), np.uint8)
+    gray[1, :10, :] = 255  # film 1: a bright strip along the top edge (inside the border frame)
+    films = spread.covid_misses(record, comp, gray)
+    assert films["file"].tolist() == ["f0", "f1"]  # the two COVID-19 films of the test
+    assert films["seeds calling covid"].tolist() == [2, 1] and films["seeds"].tolist() == [2, 2]
+    assert films["seeds calling viral_pneumonia"].tolist() == [0, 1]
+    assert films["Cohen et al. patient"].tolist() == [True, False]
+    assert films.loc[1, "bright marks"] > 0 == films.loc[0, "bright marks"]
+    summary = spread.misses_summary(films)
+    assert summary.loc["called COVID-19 by most seeds", "films"] == 1  # film 1 is a 1-1 tie
+    assert summary.loc["called viral pneumonia by most seeds", "films"] == 0
+
+
+def test_arm_status_and_verdicts_say_how_many_seeds_and_refuse_a_verdict_below_two(record):
+    status = spread.arm_status(record)
+    assert status.loc[spread.ARM_NAMES["jpeg"], "seeds trained"] == 2
+    assert status.loc[spread.ARM_NAMES["lungs-blanked"], "seeds"] == "none yet"
+    (only,) = spread.arm_verdicts(record, "lungs-blanked")
+    assert "0 seeds trained" in only and "no verdict yet" in only
+    verdicts = spread.arm_verdicts(record, "jpeg")
+    assert len(verdicts) == 1 + 3 and any("beyond the protocol's seeds" in v for v in verdicts)

@@ -273,3 +273,24 @@ def misses_summary(films: pd.DataFrame) -> pd.DataFrame:
                    "median bright marks (%)": 100 * films.loc[mask, "bright marks"].median()}
             for name, mask in groups.items()}
     return pd.DataFrame(rows).T
+
+
+def arm_status(record: StressRecord) -> pd.DataFrame:
+    """Per arm: what it changes, seeds planned, seeds in the record (the rest are still to train)."""
+    from .stress import ARMS
+
+    return pd.DataFrame([{"arm": ARM_NAMES.get(a.name, a.name), "seeds planned": len(a.seeds),
+                          "seeds trained": len(record.arm(a.name)),
+                          "seeds": ", ".join(str(s) for s in record.seeds(a.name)) or "none yet"}
+                         for a in ARMS]).set_index("arm")
+
+
+def arm_verdicts(record: StressRecord, arm: str) -> list[str]:
+    """The generated verdict sentences of one arm (one per quantity), or one sentence saying how
+    many of its seeds are trained when fewer than two are."""
+    n = len(record.arm(arm))
+    if n < 2:
+        return [f"{ARM_NAMES.get(arm, arm).capitalize()}: {n} seed{'s' if n != 1 else ''} trained so "
+                f"far; at least two are needed before any change can be told from a seed's luck, "
+                f"so this arm gives no verdict yet."]
+    return [e.sentence(e.quantity) for e in arm_effects(record, arm)]
