@@ -32,7 +32,7 @@ MAX_PIXELS = 40_000_000  # twice a full-field digital chest detector (43 x 43 cm
 MAX_PNG_CHUNK = 4 * 2**20  # a PNG chunk other than pixel data (text, ICC profile): Pillow reads
 # each whole before its own text limits apply, so a 100 MB text chunk would cost 100s of MB
 MAX_PNG_CHUNKS = 200_000  # chunks walked per file (a 128 MB PNG in 8 KB IDAT chunks has 16,000)
-RESERVED_DATASETS = ("overall", "unreadable")  # the evaluate report's own blocks
+RESERVED_DATASETS = ("overall", "unreadable", "network")  # the evaluate report's own keys
 DECODE_WORKERS = 4
 
 
