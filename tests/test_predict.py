@@ -508,3 +508,16 @@ def test_predict_says_it_uses_the_pinned_copy_when_the_caches_copy_is_damaged(ca
     assert json.loads(out)["network"]["path"] == str(shipped)
     assert f"stored run {copy}: history.csv is truncated or altered; not used, using the pinned " \
            "copy" in err
+
+
+@pytest.mark.parametrize("bad", ["images/covid/a\0b.png", "images\\normal\\c.png"])
+def test_evaluate_names_a_nul_or_windows_row_and_scores_the_others(stored, tmp_path, capsys, bad):
+    root = tmp_path / "root"
+    for i, label in enumerate(CLASSES):
+        _png(root / "images" / f"{label}.png", i)
+    _manifest(root, [(f"images/{c}.png", c, "") for c in CLASSES] + [(bad, "covid", "")])
+    assert main(["evaluate", "--data", str(root), "--profile", "quick", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["overall"]["n"] == 3
+    (line,) = report["unreadable"]["files"]
+    assert line.startswith(repr(bad))

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from .config import DATA_SETS
 from . import data as xdata
+from .config import DATA_SETS
 from .data import DataError, to_gray_float
 
 SELECTION_FILE = Path(__file__).with_name("selection.csv")
