@@ -8,7 +8,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import CLASSES, DATA_SETS, PROFILES, get_profile, project_root
+from .config import CLASSES, DATA_SETS, PROFILES, get_profile
 
 
 def _check_out_file(path: str) -> Path:
@@ -76,6 +76,7 @@ def _data_verify(args) -> int:
 
 def _data_import(args) -> int:
     from . import importer
+    from .config import project_root
 
     out = Path(args.out) if args.out else project_root() / "data"
     sets = (args.only,) if args.only else DATA_SETS
@@ -228,6 +229,7 @@ def _bench(args) -> int:
 
 def _ladder(args) -> int:
     from . import ladder
+    from .config import project_root
 
     say = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     if args.out:
