@@ -1,6 +1,7 @@
 """xraylib.cli: `splits` gives the paper's sizes; `data verify` names bad files; `data where` finds folders."""
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 
@@ -9,7 +10,7 @@ import pandas as pd
 import pytest
 
 from xraylib import config
-from xraylib.cli import main
+from xraylib.cli import build_parser, main
 
 
 def test_splits_json_starts_with_the_papers_560_140_689(real_root, cache, capsys):
@@ -199,3 +200,100 @@ def test_train_loads_the_pinned_run_from_a_read_only_cache(real_root, cache, rea
     assert json.loads(out)["loaded_from_store"] is True
     assert [a[0] for a in attempts] == ["open"]  # only the .latest pointer was tried, and refused
     assert err.startswith("warning: cannot mark initial-quick-") and len(err.splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Every --json command's stdout is JSON, on success and on error (issue 24)
+
+JSON_ERRORS = {  # one failing command line per command that takes --json
+    ("data", "import"): ["data", "import", "/nonexistent.zip"],
+    ("data", "verify"): ["data", "verify", "--data", "/nonexistent"],
+    ("splits",): ["splits", "--data", "/nonexistent"],
+    ("train",): ["train", "--data", "/nonexistent"],
+    ("cv",): ["cv", "--data", "/nonexistent"],
+    ("evaluate",): ["evaluate", "--data", "/nonexistent"],
+    ("predict",): ["predict", "/nonexistent.png", "--out", "/dev/null"],
+    ("bench",): ["bench", "--data", "/nonexistent"],
+    ("ladder",): ["ladder", "--record", "/nonexistent.json"],
+}
+
+
+def _json_commands(parser, prefix=()) -> set[tuple[str, ...]]:
+    """Every (sub)command of the parser that takes --json."""
+    found = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found |= _json_commands(sub, (*prefix, name))
+        elif "--json" in action.option_strings:
+            found.add(prefix)
+    return found
+
+
+def test_every_json_command_has_a_case_here():
+    assert _json_commands(build_parser()) == set(JSON_ERRORS)
+
+
+@pytest.mark.parametrize("command", sorted(JSON_ERRORS), ids=" ".join)
+def test_every_json_command_prints_a_json_error_alone_on_stdout(command, cache, capsys):
+    assert main([*JSON_ERRORS[command], "--json"]) == 2
+    out, err = capsys.readouterr()
+    assert set(json.loads(out)) == {"error", "kind"}
+    assert err.startswith("error: ")
+
+
+def test_ladder_json_is_json_alone_also_after_training_on_the_cpu(monkeypatch, capsys):
+    from xraylib import ladder
+
+    monkeypatch.setattr(ladder, "train_on_cpu",
+                        lambda *a, **k: {"stored": 3, "trained": 0, "left": 5})
+    assert main(["ladder", "--train-cpu", "0", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert set(json.loads(out)) == {"machine", "initial", "cv"}
+    assert "ladder runs stored: 3, trained now: 0, left: 5" in err
+
+
+def test_ladder_reads_the_checkouts_record_from_any_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["ladder", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["initial"]
+
+
+def test_predict_and_data_verify_json_of_bad_files_is_json_with_the_errors(make_root, tmp_path,
+                                                                          capsys):
+    root = make_root(GOOD)
+    (root / "manifest.csv").write_text((root / "manifest.csv").read_text()
+                                       + "images/covid/a\0b.png,covid\n")
+    assert main(["data", "verify", "--data", str(root), "--json", "--no-sha256"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["problems"]) == 1 and "NUL byte" in report["problems"][0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages that name the file and the fix (issue 24)
+
+
+def test_a_data_path_that_is_a_file_is_called_a_file(tmp_path, capsys):
+    afile = tmp_path / "manifest.csv"
+    afile.write_text("file,label\n")
+    assert main(["data", "verify", "--data", str(afile)]) == 2
+    err = capsys.readouterr().err
+    assert f"{afile} is a file, not a folder" in err and "does not exist" not in err
+
+
+def test_data_verify_accepts_an_upper_case_sha256(make_root, capsys):
+    root = _with_hashes(make_root(GOOD))
+    manifest = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest["sha256"] = manifest["sha256"].str.upper()
+    manifest.to_csv(root / "manifest.csv", index=False)
+    assert main(["data", "verify", "--data", str(root)]) == 0
+
+
+def test_a_sha256_with_a_trailing_space_shows_the_space(make_root, capsys):
+    root = _with_hashes(make_root(GOOD))
+    manifest = pd.read_csv(root / "manifest.csv", dtype=str, keep_default_na=False)
+    manifest.loc[0, "sha256"] += " "
+    manifest.to_csv(root / "manifest.csv", index=False)
+    assert main(["data", "verify", "--data", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert f"'{manifest.loc[0, 'sha256']}'" in err and manifest.loc[0, "sha256"].endswith(" ")

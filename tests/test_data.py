@@ -640,3 +640,39 @@ def test_load_gray_on_a_read_only_cache_warns_and_returns_the_images(tmp_path, w
     assert out.shape == (2, 8, 8) and attempts
     err = capsys.readouterr().err
     assert err.startswith("warning: decoded images not stored in") and len(err.splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 24: metadata chunks, NUL bytes and Windows paths
+
+
+def _png_with_text(n_bytes: int) -> bytes:
+    """A valid 8x8 PNG with a tEXt chunk of n_bytes (correct CRC) before its pixel data."""
+    import io
+    import struct
+    import zlib
+
+    buf = io.BytesIO()
+    Image.new("L", (8, 8), 50).save(buf, "PNG")
+    png = buf.getvalue()
+    body = b"tEXt" + b"Comment\0" + b"A" * (n_bytes - 8)
+    text = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body))
+    return png[:33] + text + png[33:]
+
+
+def test_open_image_refuses_a_png_with_an_oversized_text_chunk_before_pillow_reads_it(
+        monkeypatch):
+    monkeypatch.setattr(data, "MAX_PNG_CHUNK", 2**16)
+    assert data.open_image(_png_with_text(2**15), "small.png").size == (8, 8)
+    with pytest.raises(DataError, match="big.png: refused, the PNG holds a 'tEXt' chunk of 131,072"):
+        data.open_image(_png_with_text(2**17), "big.png")
+
+
+@pytest.mark.parametrize("file", ["images/covid/a\0b.png", "images\\covid\\a.png",
+                                  "C:\\data\\a.png", "C:/data/a.png"])
+def test_manifest_path_refuses_nul_bytes_and_windows_paths_naming_the_row(tmp_path, file):
+    with pytest.raises(DataError) as caught:
+        data.manifest_path(tmp_path, file)
+    message = str(caught.value)
+    assert message.startswith(repr(file))
+    assert ("NUL byte" in message) if "\0" in file else ("use '/'" in message)

@@ -6,6 +6,7 @@ The real import on the GitHub mirrors is benchmarks/import_mirrors.py (its recor
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -191,7 +192,7 @@ def test_convert_composites_a_transparent_image_on_black():
 
 
 def test_convert_of_a_damaged_file_raises_naming_it():
-    with pytest.raises(DataError, match="broken.jpeg.*download it again"):
+    with pytest.raises(DataError, match="broken.jpeg: cannot be decoded"):
         importer.convert(b"\xff\xd8 not really a jpeg", "broken.jpeg")
 
 
@@ -318,7 +319,139 @@ def test_a_corrupt_selected_image_is_reported_and_the_others_are_written(selecti
     report = _run([_write_folder(tmp_path / "in", files)], tmp_path / "data")
     main_report = report.sets[0]
     assert not report.complete and main_report.found == 3
-    assert "IM-0115-0001.jpeg: cannot decode" in main_report.failed[0]
+    assert "IM-0115-0001.jpeg: cannot be decoded" in main_report.failed[0]
+
+
+# ---------------------------------------------------------------------------------------------
+# Hostile input (issue 24): each bad file is one line naming the archive, member and reason; the
+# rest is imported, the manifest lists it, the exit status is 1; nothing hangs or fills memory
+
+HANNOVER = "covid-19-image-repository-master/png/006f3a8a.png"
+NIH = "images_001/images/00002053_000.png"
+
+
+def _external_folder(tmp_path: Path) -> Path:
+    """The external sources as an extracted folder, for a test to spoil the Hannover file."""
+    return _write_folder(tmp_path / "in", {e: d for e, d in _files().items()
+                                           if e.startswith(ARCHIVES["external"])})
+
+
+def _import_external(tmp_path, source: Path, capsys, no_hang) -> tuple[int, dict]:
+    code = no_hang(main, ["data", "import", str(source), "--out", str(tmp_path / "data"),
+                          "--only", "external", "--json"])
+    return code, json.loads(capsys.readouterr().out)
+
+
+def _one_failure_the_rest_imported(tmp_path, code: int, report: dict, reason: str) -> str:
+    (external,) = report["sets"]
+    assert code == 1 and not report["complete"]
+    assert len(external["failed"]) == 1 and reason in external["failed"][0]
+    assert external["found"] == 2  # NIH and ieee8023 written and listed
+    manifest = _manifest(tmp_path / "data" / "external")
+    assert sorted(manifest["source_path"]) == sorted(
+        [NIH, "covid-chestxray-dataset-master/images/SARS-10.1148rg.242035193-Fig4a.jpeg"])
+    return external["failed"][0]
+
+
+def test_a_fifo_among_the_files_is_named_not_read_and_the_rest_imported(selection, tmp_path,
+                                                                        capsys, no_hang):
+    folder = _external_folder(tmp_path)
+    (folder / HANNOVER).unlink()
+    os.mkfifo(folder / HANNOVER)
+    code, report = _import_external(tmp_path, folder, capsys, no_hang)
+    line = _one_failure_the_rest_imported(tmp_path, code, report, "is a FIFO")
+    assert line.startswith(str(folder / HANNOVER))
+
+
+def test_a_symlink_to_dev_zero_is_named_not_read_and_the_rest_imported(selection, tmp_path,
+                                                                       capsys, no_hang):
+    folder = _external_folder(tmp_path)
+    (folder / HANNOVER).unlink()
+    (folder / HANNOVER).symlink_to("/dev/zero")
+    code, report = _import_external(tmp_path, folder, capsys, no_hang)
+    _one_failure_the_rest_imported(tmp_path, code, report, "is a character device")
+
+
+def _external_zip(tmp_path: Path, hannover: bytes, **kw) -> Path:
+    files = {e: d for e, d in _files().items() if e.startswith(ARCHIVES["external"])}
+    files[HANNOVER] = hannover
+    path = tmp_path / "external.zip"
+    with zipfile.ZipFile(path, "w", **kw) as zf:
+        for entry, data in files.items():
+            zf.writestr(entry, data)
+    return path
+
+
+def test_a_zip_member_declaring_more_than_the_file_cap_is_skipped_unread(selection, tmp_path,
+                                                                         monkeypatch, capsys,
+                                                                         no_hang):
+    monkeypatch.setattr(importer.xdata, "MAX_FILE_BYTES", 2**20)  # a 4 MB member is a bomb here
+    bomb = _external_zip(tmp_path, bytes(4 * 2**20), compression=zipfile.ZIP_DEFLATED)
+    assert bomb.stat().st_size < 100_000
+    code, report = _import_external(tmp_path, bomb, capsys, no_hang)
+    line = _one_failure_the_rest_imported(tmp_path, code, report, "declares 4,194,304 bytes")
+    assert line.startswith(f"{bomb}: member {HANNOVER}: ")
+
+
+def test_a_zip_member_larger_than_it_declares_is_read_bounded_and_refused(selection, tmp_path):
+    archive = importer.open_input(_external_zip(tmp_path, bytes(2**20)))
+    archive.zip.getinfo(HANNOVER).file_size = 1000  # the size a forged header would claim
+    with pytest.raises(DataError, match=f"member {HANNOVER}: damaged in the archive"):
+        archive.read(HANNOVER, limit=5000)
+    archive.zip.close()
+
+
+def test_a_20000_px_png_in_a_zip_is_refused_by_the_pixel_cap_and_the_rest_imported(
+        selection, tmp_path, bomb_png, capsys, no_hang):
+    bomb = _external_zip(tmp_path, bomb_png.read_bytes())
+    code, report = _import_external(tmp_path, bomb, capsys, no_hang)
+    line = _one_failure_the_rest_imported(tmp_path, code, report, "possible decompression bomb")
+    assert line.startswith(f"{bomb}: member {HANNOVER}: ")
+
+
+def test_a_zip_member_with_a_bad_crc_is_skipped_and_the_rest_imported(selection, tmp_path, capsys,
+                                                                      no_hang):
+    good = _image_bytes(HANNOVER, 4)
+    path = _external_zip(tmp_path, good)  # stored, not deflated: the member's bytes are in the file
+    blob = bytearray(path.read_bytes())
+    at = blob.index(good) + len(good) // 2
+    blob[at] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    code, report = _import_external(tmp_path, path, capsys, no_hang)
+    line = _one_failure_the_rest_imported(tmp_path, code, report, "damaged in the archive")
+    assert line.startswith(f"{path}: member {HANNOVER}: ") and "CRC" in line
+
+
+def test_the_text_report_gives_one_line_per_failed_file(selection, tmp_path, capsys):
+    folder = _external_folder(tmp_path)
+    (folder / HANNOVER).unlink()
+    os.mkfifo(folder / HANNOVER)
+    assert main(["data", "import", str(folder), "--out", str(tmp_path / "data")]) == 1
+    failed = [line for line in capsys.readouterr().out.splitlines() if "FAILED" in line]
+    assert failed == [f"  FAILED {folder / HANNOVER}: is a FIFO (named pipe), not an image file"]
+
+
+def test_a_truncated_zip_is_called_truncated_not_no_zip(selection, archives, tmp_path):
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(archives[0].read_bytes()[:-200])
+    with pytest.raises(DataError, match="truncated or damaged zip archive.*download it again"):
+        _run([cut], tmp_path / "data")
+
+
+def test_a_full_disk_names_the_manifest_and_leaves_no_part_file(selection, archives, tmp_path,
+                                                                monkeypatch):
+    real = Path.write_bytes
+
+    def full(self, data):
+        if self.name == "manifest.csv.part":
+            real(self, data[:10])
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    with pytest.raises(OSError, match="manifest.csv: not written \\(No space left on device\\)"):
+        _run(archives, tmp_path / "data")
+    assert not list((tmp_path / "data").rglob("*.part"))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -73,8 +73,10 @@ def images(tmp_path_factory, real_root) -> list[str]:
 
 
 def _table(out: str) -> pd.DataFrame:
-    """The printed table (file ... predicted [heatmap]) parsed back; paths hold no spaces."""
-    lines = [line.split() for line in out.strip().splitlines()]
+    """The printed table (file ... predicted [heatmap]) parsed back; paths hold no spaces. The
+    line naming the network comes first."""
+    assert out.startswith("network: the 'quick' protocol (96 px, seed ")
+    lines = [line.split() for line in out.strip().splitlines()[1:]]
     return pd.DataFrame(lines[1:], columns=lines[0])
 
 
@@ -156,7 +158,9 @@ def test_predict_names_each_bad_file_exits_1_and_still_predicts_the_good_one(sto
     assert images[0] not in err
 
 
-def test_predict_without_a_stored_run_exits_2_naming_the_train_command(cache, images, capsys):
+def test_predict_without_a_stored_or_shipped_run_exits_2_naming_the_train_command(
+        cache, images, capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(runs, "pinned_dir", lambda: tmp_path / "no-shipped-runs")
     assert main(["predict", images[0], "--profile", "quick"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
@@ -221,7 +225,8 @@ def test_evaluate_json_reports_overall_each_dataset_and_unreadable(stored, folde
     root = folder(_real_rows(real_root))
     assert main(["evaluate", "--data", str(root), "--profile", "quick", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert set(report) == {"overall", "site-a", "site-b", "unreadable"}
+    assert set(report) == {"overall", "site-a", "site-b", "unreadable", "network"}
+    assert report["network"]["profile"] == "quick" and report["network"]["source"] == "cache"
     assert report["unreadable"] == {"count": 0, "files": []}
     for name, n in (("overall", 6), ("site-a", 3), ("site-b", 3)):
         r = report[name]
@@ -283,7 +288,7 @@ def test_evaluate_json_of_the_external_set_covers_its_4_datasets_and_169_images(
     manifest = pd.read_csv(real_external / "manifest.csv", dtype=str, keep_default_na=False)
     assert main(["evaluate", "--data", str(real_external), "--profile", "quick", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
-    datasets = set(report) - {"overall", "unreadable"}
+    datasets = set(report) - {"overall", "unreadable", "network"}
     assert datasets == set(manifest["dataset"]) and len(datasets) == 4
     assert sum(report[d]["n"] for d in datasets) == report["overall"]["n"] == len(manifest) == 169
     assert report["unreadable"]["count"] == 0
@@ -373,7 +378,7 @@ def test_evaluate_and_predict_name_a_decompression_bomb_and_score_the_good_image
     assert len(result["predictions"]) == 1 and "decompression bomb" in result["errors"][0]
 
 
-@pytest.mark.parametrize("value", ["overall", "unreadable"])
+@pytest.mark.parametrize("value", ["overall", "unreadable", "network"])
 def test_evaluate_of_a_manifest_with_a_reserved_dataset_value_exits_2_naming_it(stored, tmp_path,
                                                                                capsys, value):
     root = tmp_path / "root"
@@ -431,7 +436,9 @@ def test_predict_still_prints_every_prediction_when_a_heat_map_cannot_be_written
     assert len(result["errors"]) == 2 and "No space left on device" in result["errors"][0]
 
 
-def test_predict_json_without_a_stored_run_prints_a_json_error_and_exits_2(cache, tmp_path, capsys):
+def test_predict_json_without_a_stored_or_shipped_run_prints_a_json_error_and_exits_2(
+        cache, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(runs, "pinned_dir", lambda: tmp_path / "no-shipped-runs")
     assert main(["predict", str(_png(tmp_path / "a.png")), "--profile", "quick", "--json"]) == 2
     out, err = capsys.readouterr()
     error = json.loads(out)
@@ -447,3 +454,70 @@ def test_predict_with_xraylib_cache_naming_a_file_exits_2_naming_it(tmp_path, mo
     err = capsys.readouterr().err
     assert err.startswith(f"error: cache folder {not_a_folder} is not a folder") and \
         len(err.splitlines()) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# Out of the box (issue 22): with an empty cache, the network the repository ships, named
+
+
+def _shipped_accuracy() -> tuple[str, int]:
+    """The shipped network's test accuracy as the output prints it, from its stored predictions."""
+    (path,) = runs.pinned_dir().glob("initial-authors-*")
+    with np.load(path / "arrays.npz") as z:
+        right, n = int((z["y_prob"].argmax(1) == z["y_true"]).sum()), len(z["y_true"])
+    return f"{100 * right / n:.1f}%", n
+
+
+def test_predict_and_evaluate_with_an_empty_cache_use_the_shipped_network_and_name_it(tmp_path):
+    good = [_png(tmp_path / "root" / "images" / f"{c}.png", i) for i, c in enumerate(CLASSES)]
+    _manifest(tmp_path / "root", [(f"images/{c}.png", c, "") for c in CLASSES])
+    env = {k: v for k, v in os.environ.items() if k != config.PROFILE_ENV}
+    env[config.CACHE_ENV] = str(tmp_path / "empty-cache")
+    run = lambda *args: subprocess.run([sys.executable, "-m", "xraylib", *args],  # noqa: E731
+                                       capture_output=True, text=True, timeout=300, env=env,
+                                       cwd=tmp_path)
+    accuracy, n = _shipped_accuracy()
+    done = run("predict", str(good[0]))
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0]
+    assert first.startswith("network: the 'authors' protocol (200 px, seed 2020), test accuracy "
+                            f"{accuracy} (")
+    assert f"on its {n}-image initial test set; shipped with the repository" in first
+    assert done.stdout.splitlines()[-1].split()[0] == str(good[0])
+    done = run("evaluate", "--data", str(tmp_path / "root"), "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["overall"]["n"] == 3
+    network = report["network"]
+    assert (network["profile"], network["seed"], network["image_size"], network["n_test"]) == (
+        "authors", 2020, 200, n)
+    assert network["source"] == "shipped with the repository"
+    assert f"{100 * network['test_accuracy']['value']:.1f}%" == accuracy
+    assert not list((tmp_path / "empty-cache").glob("runs/*-*/"))  # nothing trained or stored
+
+
+def test_predict_says_it_uses_the_pinned_copy_when_the_caches_copy_is_damaged(cache, tmp_path,
+                                                                               capsys):
+    (shipped,) = runs.pinned_dir().glob("initial-authors-*")
+    copy = cache / "runs" / shipped.name
+    shutil.copytree(shipped, copy)
+    (copy / "history.csv").write_text("epoch\n1\n")
+    (cache / "runs" / "initial-authors.latest").write_text(shipped.name)
+    assert main(["predict", str(_png(tmp_path / "a.png")), "--profile", "authors", "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["network"]["path"] == str(shipped)
+    assert f"stored run {copy}: history.csv is truncated or altered; not used, using the pinned " \
+           "copy" in err
+
+
+@pytest.mark.parametrize("bad", ["images/covid/a\0b.png", "images\\normal\\c.png"])
+def test_evaluate_names_a_nul_or_windows_row_and_scores_the_others(stored, tmp_path, capsys, bad):
+    root = tmp_path / "root"
+    for i, label in enumerate(CLASSES):
+        _png(root / "images" / f"{label}.png", i)
+    _manifest(root, [(f"images/{c}.png", c, "") for c in CLASSES] + [(bad, "covid", "")])
+    assert main(["evaluate", "--data", str(root), "--profile", "quick", "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["overall"]["n"] == 3
+    (line,) = report["unreadable"]["files"]
+    assert line.startswith(repr(bad))

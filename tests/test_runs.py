@@ -343,3 +343,12 @@ def test_save_run_over_a_file_in_the_runs_place_replaces_it(net, cache):
     path.write_text("not a run")
     runs.save_run(path, net, HISTORY, ARRAYS, META)
     assert runs.check_run(path) is None
+
+
+def test_read_arrays_reads_only_the_named_arrays_and_refuses_an_oversized_member(tmp_path):
+    np.savez(tmp_path / "arrays.npz", y_true=np.arange(3), y_prob=np.zeros((100, 3)),
+             planted=np.zeros(2**20, np.uint8))
+    got = runs.read_arrays(tmp_path, ("y_true", "y_prob"), limit=10_000)
+    assert set(got) == {"y_true", "y_prob"} and got["y_prob"].shape == (100, 3)
+    with pytest.raises(runs.RunDamaged, match="y_prob.npy declares 2,528 bytes"):
+        runs.read_arrays(tmp_path, ("y_true", "y_prob"), limit=1000)

@@ -182,13 +182,15 @@ def _pin(args) -> int:
 
 def _evaluate(args) -> int:
     from . import predict
-    from .study import latest_model
 
-    profile = get_profile(args.profile)
-    model, _ = latest_model("initial", profile)
-    result = predict.evaluate_folder(args.data, model, profile)
+    net = predict.network(args.profile)
+    result = predict.evaluate_folder(args.data, net.model, net.profile)
     report = result.report()
-    print(json.dumps(report, indent=2) if args.json else predict.format_report(report))
+    if args.json:
+        print(json.dumps({**report, "network": net.as_dict()}, indent=2))
+    else:
+        print(net.text())
+        print(predict.format_report(report))
     for f in result.unreadable:
         print(f"ERROR unreadable: {f}", file=sys.stderr)
     return 1 if result.unreadable else 0
@@ -196,18 +198,19 @@ def _evaluate(args) -> int:
 
 def _predict(args) -> int:
     from . import predict
-    from .study import latest_model
 
-    profile = get_profile(args.profile)
     if args.out:
         predict.check_out_dir(args.out)  # before the model loads: nothing computed is lost
-    model, _ = latest_model("initial", profile)
-    table, errors = predict.predict_files(args.images, model, profile, args.out)
+    net = predict.network(args.profile)
+    table, errors = predict.predict_files(args.images, net.model, net.profile, args.out)
     if args.json:
-        print(json.dumps({"profile": profile.name, "predictions": table.to_dict(orient="records"),
-                          "errors": errors}, indent=2))
-    elif len(table):
-        print(table.to_string(index=False))
+        print(json.dumps({"profile": net.profile.name, "network": net.as_dict(),
+                          "predictions": table.to_dict(orient="records"), "errors": errors},
+                         indent=2))
+    else:
+        print(net.text())
+        if len(table):
+            print(table.to_string(index=False))
     for e in errors:
         print(f"ERROR {e}", file=sys.stderr)
     return 1 if errors else 0
@@ -226,7 +229,9 @@ def _bench(args) -> int:
 
 def _ladder(args) -> int:
     from . import ladder
+    from .config import project_root
 
+    say = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     if args.out:
         _check_out_file(args.out)
     if args.train_cpu is not None:
@@ -234,7 +239,7 @@ def _ladder(args) -> int:
                                      log=lambda s: print(s, file=sys.stderr, flush=True),
                                      study=args.study)
         print(f"ladder runs stored: {counts['stored']}, trained now: {counts['trained']}, "
-              f"left: {counts['left']}")
+              f"left: {counts['left']}", file=say)
     if args.import_grid or args.from_store:
         if not args.out:
             raise ValueError("--import and --from-store write a record: name it with --out FILE")
@@ -242,8 +247,8 @@ def _ladder(args) -> int:
             ladder.import_grid(args.import_grid, args.out, note=args.note)
         else:
             _write_out(Path(args.out), json.dumps(ladder.record_from_store(args.data, args.study)))
-        print(f"wrote {args.out}")
-    record = ladder.read_ladder(args.out or args.record)
+        print(f"wrote {args.out}", file=say)
+    record = ladder.read_ladder(args.out or args.record or project_root() / "records" / "ladder.json")
     rungs, cv_sum = ladder.rung_table(record), ladder.cv_summary(record)
     if args.json:
         print(json.dumps({"machine": record.machine, "initial": rungs.round(2).to_dict(orient="index"),
@@ -330,12 +335,16 @@ def build_parser() -> argparse.ArgumentParser:
     pin.set_defaults(func=_pin)
     ev = sub.add_parser("evaluate", help="run the stored initial-procedure model on a folder")
     ev.add_argument("--data", required=True, help="folder with manifest.csv or images/<label>/")
-    ev.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+    ev.add_argument("--profile", choices=list(PROFILES), help="the latest cached run of this "
+                    "profile (default: $XRAYLIB_PROFILE or authors); without one, the network "
+                    "the repository ships (authors, 200 px)")
     ev.add_argument("--json", action="store_true")
     ev.set_defaults(func=_evaluate)
     pr = sub.add_parser("predict", help="class probabilities and a heat map for X-ray image files")
     pr.add_argument("images", nargs="+", help="PNG or JPEG files, any size, bit depth or channels")
-    pr.add_argument("--profile", choices=list(PROFILES), help="default: $XRAYLIB_PROFILE or paper")
+    pr.add_argument("--profile", choices=list(PROFILES), help="the latest cached run of this "
+                    "profile (default: $XRAYLIB_PROFILE or authors); without one, the network "
+                    "the repository ships (authors, 200 px)")
     pr.add_argument("--out", help="folder for the heat-map overlay PNGs")
     pr.add_argument("--json", action="store_true")
     pr.set_defaults(func=_predict)
@@ -348,8 +357,8 @@ def build_parser() -> argparse.ArgumentParser:
     be.set_defaults(func=_bench)
     la = sub.add_parser("ladder", help="the ablation ladder paper -> authors: print, import, or "
                         "train it on the CPU a few runs at a time")
-    la.add_argument("--record", default=str(Path("records") / "ladder.json"),
-                    help="the ladder record to print (default records/ladder.json)")
+    la.add_argument("--record", help="the ladder record to print (default records/ladder.json "
+                    "in the checkout)")
     la.add_argument("--import", dest="import_grid", metavar="GRID_JSON",
                     help="turn a grid.json from benchmarks/gpu_grid.py into a record (--out)")
     la.add_argument("--train-cpu", type=int, metavar="N",

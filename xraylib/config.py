@@ -155,6 +155,9 @@ def _resolve(env: str, candidates: tuple[str, ...], what: str, explicit: str | P
     for path in tried:
         if path.is_dir():
             return path.resolve()
+    if explicit is not None and Path(explicit).exists():
+        raise NotADirectoryError(f"{what} data folder {explicit} is a file, not a folder: pass the "
+                                 f"folder that holds manifest.csv or images/<label>/")
     looked = ", ".join(str(p) for p in tried)
     raise FileNotFoundError(
         f"no {what} data folder found (looked in: {looked}). Download the archives README.md "

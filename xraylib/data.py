@@ -10,7 +10,9 @@ import errno
 import hashlib
 import io
 import os
+import re
 import stat
+import struct
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -28,7 +30,10 @@ IMAGE_FORMATS = ("PNG", "JPEG")
 MAX_FILE_BYTES = 128 * 2**20  # one image file: a 16-bit 40-megapixel PNG stays below this
 MAX_MANIFEST_BYTES = 64 * 2**20
 MAX_PIXELS = 40_000_000  # twice a full-field digital chest detector (43 x 43 cm at 0.1 mm)
-RESERVED_DATASETS = ("overall", "unreadable")  # the evaluate report's own blocks
+MAX_PNG_CHUNK = 4 * 2**20  # a PNG chunk other than pixel data (text, ICC profile): Pillow reads
+# each whole before its own text limits apply, so a 100 MB text chunk would cost 100s of MB
+MAX_PNG_CHUNKS = 200_000  # chunks walked per file (a 128 MB PNG in 8 KB IDAT chunks has 16,000)
+RESERVED_DATASETS = ("overall", "unreadable", "network")  # the evaluate report's own keys
 DECODE_WORKERS = 4
 
 
@@ -105,11 +110,34 @@ def read_file(path: str | Path, limit: int = MAX_FILE_BYTES, what: str = "image 
     return blob
 
 
+def _png_chunk_problem(blob: bytes) -> str | None:
+    """What is wrong with a PNG's chunk list before Pillow reads it (a chunk other than pixel
+    data over MAX_PNG_CHUNK, or too many chunks), or None; only the headers are read."""
+    if not blob.startswith(b"\x89PNG\r\n\x1a\n"):
+        return None
+    pos, n = 8, 0
+    while pos + 8 <= len(blob):
+        length, kind = struct.unpack_from(">I4s", blob, pos)
+        if kind != b"IDAT" and length > MAX_PNG_CHUNK:
+            return (f"a {kind.decode('latin-1')!r} chunk of {length:,} bytes (the limit for a PNG "
+                    f"chunk other than pixel data is {MAX_PNG_CHUNK:,})")
+        n += 1
+        if n > MAX_PNG_CHUNKS or kind == b"IEND":
+            return f"over {MAX_PNG_CHUNKS:,} chunks" if kind != b"IEND" else None
+        pos += 12 + length
+    return None
+
+
 def open_image(blob: bytes, name: str) -> Image.Image:
-    """The fully decoded PNG or JPEG in `blob`: empty, damaged, other formats and images over
-    MAX_PIXELS (decompression bombs) are a DataError naming `name`, never a crash."""
+    """The fully decoded PNG or JPEG in `blob`: empty, damaged, other formats, images over
+    MAX_PIXELS (decompression bombs) and PNGs with oversized text or other metadata chunks are a
+    DataError naming `name`, never a crash."""
     if not blob:
         raise DataError(f"{name}: file is empty (0 bytes); replace it with a valid PNG or JPEG")
+    chunk = _png_chunk_problem(blob)
+    if chunk:
+        raise DataError(f"{name}: refused, the PNG holds {chunk}; replace it with a PNG without "
+                        f"that metadata")
     try:
         img = Image.open(io.BytesIO(blob), formats=IMAGE_FORMATS)
         width, height = img.size
@@ -136,6 +164,12 @@ def manifest_path(root: Path, file: str) -> Path:
     fix = f"manifest paths must be relative to the data folder {root} and stay inside it"
     if not file.strip():
         raise DataError(f"manifest row with an empty file name: {fix}")
+    if "\x00" in file:
+        raise DataError(f"{file!r}: the manifest row's file name holds a NUL byte; {fix} and "
+                        f"name a file (remove the NUL)")
+    if "\\" in file or re.match(r"^[A-Za-z]:", file):
+        raise DataError(f"{file!r}: the manifest row's file name is a Windows path; manifest paths "
+                        f"use '/' (e.g. images/covid/a.png), not Windows paths: {fix}")
     if PurePosixPath(file).is_absolute() or Path(file).is_absolute():
         raise DataError(f"{file}: absolute path in the manifest; {fix}")
     if ".." in PurePosixPath(file).parts:
@@ -155,6 +189,9 @@ def load_manifest(root: str | Path) -> pd.DataFrame:
     """Rows of (file, label, ...) for a data folder: its manifest.csv, else images/<label>/*."""
     root = Path(root)
     if not root.is_dir():
+        if root.exists():
+            raise NotADirectoryError(f"data folder {root} is a file, not a folder: pass the folder "
+                                     f"that holds manifest.csv or images/<label>/")
         raise FileNotFoundError(f"data folder {root} does not exist: set $XRAYLIB_DATA or pass --data")
     manifest = root / "manifest.csv"
     if os.path.lexists(manifest):
@@ -230,9 +267,9 @@ def _file_problem(root: Path, file: str, sha256: str, check_sha256: bool, decode
         blob = read_file(path)
         if check_sha256 and sha256:
             digest = hashlib.sha256(blob).hexdigest()
-            if digest != sha256:
-                return (f"{path}: sha256 {digest[:12]}... does not match the manifest's "
-                        f"{sha256[:12]}...; re-download the file")
+            if digest != sha256.lower():  # hex digits in either case are the same hash
+                return (f"{path}: sha256 of the file {digest!r} does not match the manifest's "
+                        f"{sha256!r}; re-download the file (or correct the manifest)")
         if decode:
             open_image(blob, str(path))
     except DataError as exc:

@@ -17,14 +17,16 @@ import sys
 import threading
 import time
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
+from . import data as xdata
 from .config import DATA_SETS
 from .data import DataError, to_gray_float
 
@@ -142,12 +144,34 @@ class Input:
     def name(self) -> str:
         return self.path.name
 
-    def read(self, entry: str) -> bytes:
-        """The bytes of one entry (a zip is read under a lock: one file handle, many threads)."""
+    def where(self, entry: str) -> str:
+        """How messages name an entry: the file in a folder, or the archive and its member."""
+        return str(self.path / entry) if self.zip is None else f"{self.path}: member {entry}"
+
+    def read(self, entry: str, limit: int | None = None) -> bytes:
+        """The bytes of one entry through data's safe path: a regular file of at most `limit`
+        bytes (data.read_file), or a zip member checked by its declared size and read bounded
+        (never more than `limit` + 1 bytes, so a member that lies about its size cannot exhaust
+        memory), under a lock (one file handle, many threads). Failures are a DataError naming
+        the archive and member."""
+        limit = xdata.MAX_FILE_BYTES if limit is None else limit
         if self.zip is None:
-            return (self.path / entry).read_bytes()
-        with self.lock:
-            return self.zip.read(self.entries[entry])
+            return xdata.read_file(self.path / entry, limit)
+        info = self.zip.getinfo(self.entries[entry])
+        if info.file_size > limit:
+            raise DataError(f"{self.where(entry)}: declares {info.file_size:,} bytes, over the "
+                            f"{limit:,}-byte limit for an image file; skipped")
+        try:
+            with self.lock, self.zip.open(info) as member:
+                blob = member.read(limit + 1)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError,
+                RuntimeError) as exc:  # bad CRC, damaged data, unsupported method, encrypted
+            raise DataError(f"{self.where(entry)}: damaged in the archive ({exc}); download the "
+                            f"archive again") from None
+        if len(blob) > limit:
+            raise DataError(f"{self.where(entry)}: over the {limit:,}-byte limit for an image "
+                            f"file; skipped")
+        return blob
 
 
 def _safe_entry(archive: Path, name: str) -> str:
@@ -174,7 +198,14 @@ def open_input(path: str | Path) -> Input:
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such archive or folder; download it first "
                                 f"(README 'Data' lists the archives)")
+    if not path.is_file():  # a FIFO or device would block or never end
+        xdata.check_file(path, what="zip archive")
     if not zipfile.is_zipfile(path):
+        with open(path, "rb") as f:
+            head = f.read(4)
+        if head == b"PK\x03\x04":  # a zip's first member, but no directory at its end
+            raise DataError(f"{path}: truncated or damaged zip archive (its central directory is "
+                            f"missing: the download stopped early?); download it again")
         raise DataError(f"{path}: not a zip archive or a folder; extract it (e.g. `tar xzf` for a "
                         f".tar.gz) and pass the extracted folder, or pass the .zip you downloaded")
     try:
@@ -233,16 +264,11 @@ def wrong_archive_message(inp: Input, selection: pd.DataFrame) -> str:
 
 
 def convert(data: bytes, name: str) -> tuple[bytes, int, int]:
-    """The 256x256 8-bit gray Lanczos PNG SOURCES.md describes, and the size the source was read at."""
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            img.load()
-            width, height = img.size
-            gray = to_gray_float(img)  # RGB->L, 16-bit min-max scaled, alpha composited on black
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
-        reason = "not a recognised image format" if isinstance(exc, UnidentifiedImageError) else exc
-        raise DataError(f"{name}: cannot decode ({reason}); the archive may be damaged: download "
-                        f"it again") from None
+    """The 256x256 8-bit gray Lanczos PNG SOURCES.md describes, and the size the source was read
+    at; decoded through data.open_image (PNG or JPEG, pixel cap, metadata cap)."""
+    with xdata.open_image(data, name) as img:
+        width, height = img.size
+        gray = to_gray_float(img)  # RGB->L, 16-bit min-max scaled, alpha composited on black
     small = Image.fromarray(np.clip(np.rint(gray), 0, 255).astype(np.uint8), "L").resize(
         (SIZE, SIZE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
@@ -278,8 +304,11 @@ def prepare_target(target: Path, set_name: str) -> None:
 
 
 def _sha256(path: Path) -> str:
-    """The hex digest the manifests carry."""
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The hex digest the manifests carry ('' for a file that is not a regular, bounded one)."""
+    try:
+        return hashlib.sha256(xdata.read_file(path)).hexdigest()
+    except DataError:
+        return ""
 
 
 def reusable_rows(target: Path) -> dict[str, dict]:
@@ -287,7 +316,11 @@ def reusable_rows(target: Path) -> dict[str, dict]:
     manifest = target / "manifest.csv"
     if not manifest.is_file():
         return {}
-    df = pd.read_csv(manifest, dtype=str, keep_default_na=False)
+    try:
+        blob = xdata.read_file(manifest, xdata.MAX_MANIFEST_BYTES, what="manifest")
+        df = pd.read_csv(io.BytesIO(blob), dtype=str, keep_default_na=False)
+    except (DataError, ValueError):  # ours, but damaged: every file is imported again
+        return {}
     if list(df.columns) != list(MANIFEST_COLUMNS):
         return {}
     return {row["file"]: row for row in df.to_dict("records")
@@ -296,10 +329,17 @@ def reusable_rows(target: Path) -> dict[str, dict]:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary name, so a file on disk is always whole (what resuming relies on)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     part = path.with_name(path.name + ".part")
-    part.write_bytes(data)
-    part.replace(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part.write_bytes(data)
+        part.replace(path)
+    except OSError as exc:  # a full disk, a read-only folder: say where, leave no part behind
+        part.unlink(missing_ok=True)
+        error = OSError(f"{path}: not written ({exc.strerror or exc}); free space there or pass "
+                        f"another --out, then rerun: the import resumes")
+        error.errno = exc.errno
+        raise error from None
 
 
 def write_manifest(target: Path, rows: list[dict]) -> None:
@@ -419,7 +459,7 @@ def import_set(set_name: str, selection: pd.DataFrame, matches: dict[int, tuple[
         if not path.is_relative_to(root):  # selection files are fixed names; this guards edits
             raise DataError(f"{sel.file}: would be written outside {target}; refused")
         try:
-            png, width, height = convert(inp.read(entry), f"{inp.path}/{entry}")
+            png, width, height = convert(inp.read(entry), inp.where(entry))
         except DataError as exc:
             return sel, None, str(exc)
         _write_atomic(path, png)
@@ -530,7 +570,7 @@ def format_report(report: ImportReport) -> str:
         for error in s.failed[:5]:
             lines.append(f"  FAILED {error}")
         if len(s.failed) > 5:
-            lines.append(f"  ... and {len(s.failed) - 5} more that could not be decoded")
+            lines.append(f"  ... and {len(s.failed) - 5} more that could not be read or decoded")
     for set_name, why in report.skipped.items():
         lines.append(f"{set_name}: not imported: {why}")
     return "\n".join(lines)

@@ -3,6 +3,7 @@ external validation) or single files (`xraylib predict`), each as one prediction
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -13,7 +14,92 @@ import pandas as pd
 
 from . import data as xdata
 from . import evaluate
-from .config import CLASSES, Profile
+from .config import CLASSES, PROFILE_ENV, Profile, cache_dir, get_profile, project_root
+
+SHIPPED_PROFILE = "authors"
+"""The protocol of the network the repository ships (records/runs/initial-authors-*: the authors'
+code, 200 px, the run the book examines): what `predict` and `evaluate` use out of the box."""
+
+
+@dataclass
+class Network:
+    """The trained network a command applies, and what a reader should know about it."""
+
+    model: object
+    profile: Profile  # the profile it was trained with: its image size is the input's
+    path: Path
+    shipped: bool  # the repository's copy, used because the cache holds no run of `requested`
+    requested: str
+    seed: int | None
+    accuracy: evaluate.Estimate | None  # on its initial test set
+    n_test: int | None
+
+    def as_dict(self) -> dict:
+        """What `--json` carries under "network"."""
+        return {"profile": self.profile.name, "image_size": self.profile.image_size,
+                "seed": self.seed, "requested_profile": self.requested,
+                "source": "shipped with the repository" if self.shipped else "cache",
+                "path": str(self.path), "n_test": self.n_test,
+                "test_accuracy": self.accuracy.as_dict() if self.accuracy else None}
+
+    def text(self) -> str:
+        """One line naming the network: protocol, seed, test accuracy, where it is stored."""
+        acc = (f"test accuracy {self.accuracy.text(unit='%')} on its {self.n_test}-image initial "
+               f"test set" if self.accuracy else "test accuracy unknown (its stored predictions "
+               "did not load)")
+        try:
+            where = self.path.relative_to(project_root())
+        except ValueError:
+            where = self.path
+        origin = "shipped with the repository" if self.shipped else "from the cache"
+        note = (f"; no stored run of profile '{self.requested}' in the cache, so the shipped one"
+                if self.shipped and self.requested != self.profile.name else "")
+        return (f"network: the '{self.profile.name}' protocol ({self.profile.image_size} px, seed "
+                f"{self.seed}), {acc}; {origin} ({where}){note}")
+
+
+def _describe(model, meta: dict, path: Path, shipped: bool, requested: str) -> Network:
+    """A Network from a loaded run: its profile and seed from meta, its test accuracy from the
+    run's stored test predictions (read bounded: runs.read_arrays)."""
+    from . import runs
+
+    stored = meta.get("profile")
+    name = stored.get("name") if isinstance(stored, dict) else stored
+    profile = get_profile(name or path.name.split("-")[1])
+    seed = profile.seed if not isinstance(stored, dict) else (
+        stored["train_seed"] if stored.get("train_seed") is not None else stored.get("seed"))
+    try:
+        arrays = runs.read_arrays(path, ("y_true", "y_prob"))
+        accuracy, n_test = evaluate.accuracy(arrays["y_true"], arrays["y_prob"]), len(arrays["y_true"])
+    except runs.RunDamaged:
+        accuracy, n_test = None, meta.get("n_test")
+    return Network(model, profile, path, shipped, requested, seed, accuracy, n_test)
+
+
+def network(profile: str | None = None) -> Network:
+    """The network `predict` and `evaluate` apply, training nothing: the latest run of `profile`
+    (default $XRAYLIB_PROFILE, else the shipped network's protocol) in the cache, else the network
+    the repository ships. A cached run whose every copy is damaged is an error naming them."""
+    from . import runs, study
+
+    requested = profile or os.environ.get(PROFILE_ENV) or SHIPPED_PROFILE
+    wanted = get_profile(requested)
+    if runs.latest(f"initial-{wanted.name}") is not None:
+        model, meta = study.latest_model("initial", wanted)
+        return _describe(model, meta, Path(meta["stored_at"]), False, requested)
+    problems = []
+    for path in sorted(runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*")):
+        try:
+            model, _, _, meta = runs.load_run(path, arrays=False)
+        except FileNotFoundError as exc:  # RunDamaged too
+            problems.append(str(exc))
+            continue
+        return _describe(model, meta, path, True, requested)
+    shipped = "; ".join(problems) or f"none under {runs.pinned_dir()}"
+    raise FileNotFoundError(
+        f"no stored 'initial' run for profile '{wanted.name}' under {cache_dir() / 'runs'} "
+        f"and no intact shipped network ({shipped}): make one with `xraylib train --profile "
+        f"{wanted.name}`")
 
 
 @dataclass
@@ -26,7 +112,7 @@ class FolderResult:
     def report(self) -> dict:
         """Accuracy and per-class rates, overall and per value of the `dataset` column, as
         numbers (each rate a {value, low, high} of fractions): what `evaluate --json` prints."""
-        overall, unreadable = xdata.RESERVED_DATASETS  # evaluate_folder refuses them as datasets
+        overall, unreadable = xdata.RESERVED_DATASETS[:2]  # evaluate_folder refuses them as datasets
         out = {overall: _report(self.table)}
         for name, part in self.table.groupby("dataset", sort=True):
             if name:

@@ -30,6 +30,7 @@ CHECKSUMS = "checksums.json"
 RUN_FILES = ("model.keras", "history.csv", "arrays.npz", "meta.json")
 PINNED_ENV = "XRAYLIB_PINNED"
 STALE_PARTIAL_S = 3600  # a save takes seconds: a `.partial` this old belongs to a killed one
+MAX_ARRAY_BYTES = 64 * 2**20  # one stored array read by `read_arrays` (689 x 3 float32 is 8 KB)
 
 
 class RunDamaged(FileNotFoundError):
@@ -208,10 +209,11 @@ def check_run(path: Path) -> str | None:
     return None
 
 
-def load_run(path: Path, model: bool = True) -> tuple[keras.Model | None, pd.DataFrame,
-                                                      dict[str, np.ndarray], dict]:
+def load_run(path: Path, model: bool = True, arrays: bool = True
+             ) -> tuple[keras.Model | None, pd.DataFrame, dict[str, np.ndarray], dict]:
     """Model (safe mode; None with model=False, for readers of predictions), history, arrays
-    and metadata of an intact run; writes nothing.
+    ({} with arrays=False, for callers that need only the network) and metadata of an intact
+    run; writes nothing.
 
     A run that fails its checks, or whose files pass them but do not load (altered with their
     checksums recomputed), raises RunDamaged naming it.
@@ -225,8 +227,11 @@ def load_run(path: Path, model: bool = True) -> tuple[keras.Model | None, pd.Dat
     try:
         net = keras.saving.load_model(path / "model.keras", safe_mode=True, compile=False) if model else None
         history = pd.read_csv(path / "history.csv")
-        with np.load(path / "arrays.npz", allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
+        if arrays:
+            with np.load(path / "arrays.npz", allow_pickle=False) as z:
+                arrays = {k: z[k] for k in z.files}
+        else:
+            arrays = {}
         meta = json.loads((path / "meta.json").read_text())
         if not isinstance(meta, dict):
             raise ValueError("meta.json does not hold an object")
@@ -234,3 +239,23 @@ def load_run(path: Path, model: bool = True) -> tuple[keras.Model | None, pd.Dat
         reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
         raise RunDamaged(path, f"does not load ({reason})") from None
     return net, history, arrays, meta
+
+
+def read_arrays(path: Path, names: tuple[str, ...], limit: int = MAX_ARRAY_BYTES
+                ) -> dict[str, np.ndarray]:
+    """Only the named arrays of a run's arrays.npz, each refused (RunDamaged) when its member
+    declares more than `limit` bytes, so a planted or inflated member is never read."""
+    try:
+        with np.load(path / "arrays.npz", allow_pickle=False) as z:
+            out = {}
+            for name in names:
+                size = z.zip.getinfo(f"{name}.npy").file_size
+                if size > limit:
+                    raise RunDamaged(path, f"arrays.npz member {name}.npy declares {size:,} bytes, "
+                                           f"over the {limit:,}-byte limit")
+                out[name] = z[name]
+    except RunDamaged:
+        raise
+    except Exception as exc:  # missing member, not an npz, damaged data
+        raise RunDamaged(path, f"arrays.npz does not load ({type(exc).__name__}: {exc})") from None
+    return out

@@ -116,8 +116,10 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
 
 def latest_model(name: str, profile: Profile) -> tuple[keras.Model, dict]:
     """The most recently trained or loaded run of this name and profile, without the main data
-    (for `xraylib predict` / `evaluate`): the first of its stored copies that loads. Says which
-    command makes one if there is none, and which retrains it if every copy is damaged."""
+    (for `xraylib predict` / `evaluate`): the first of its stored copies that loads (a damaged
+    one is reported in one line), its arrays not read; its meta says where it was stored
+    (`stored_at`). Says which command makes one if there is none, and which retrains it if
+    every copy is damaged."""
     path = runs.latest(f"{name}-{profile.name}")
     copies = runs.stored_copies(cache_dir() / "runs" / path.name) if path is not None else []
     if not copies:
@@ -125,14 +127,17 @@ def latest_model(name: str, profile: Profile) -> tuple[keras.Model, dict]:
             f"no stored '{name}' run for profile '{profile.name}' under {cache_dir() / 'runs'}: "
             f"make one with `xraylib train --profile {profile.name}`")
     problems = []
-    for copy, problem in copies:
+    for i, (copy, problem) in enumerate(copies):
         if problem is None:
             try:
-                model, _, _, meta = runs.load_run(copy)
-                return model, meta
+                model, _, _, meta = runs.load_run(copy, arrays=False)  # the network only
+                return model, {**meta, "stored_at": str(copy)}
             except runs.RunDamaged as exc:
                 problem = exc.problem
         problems.append(f"stored run {copy}: {problem}")
+        if i + 1 < len(copies):
+            log_progress(f"[{name}] stored run {copy}: {problem}; not used, using the pinned copy",
+                         sys.stderr)
     raise FileNotFoundError(f"{'; '.join(problems)}; retrain it with "
                             f"`xraylib train --profile {profile.name}`")
 
