@@ -120,3 +120,21 @@ def test_arm_status_and_verdicts_say_how_many_seeds_and_refuse_a_verdict_below_t
     assert "0 seeds trained" in only and "no verdict yet" in only
     verdicts = spread.arm_verdicts(record, "jpeg")
     assert len(verdicts) == 1 + 3 and any("beyond the protocol's seeds" in v for v in verdicts)
+
+
+def test_glue_values_quote_each_origin_as_mean_and_range_over_protocol_seeds(tmp_path):
+    folders = {"external": {"files": ["a", "b"], "labels": ["normal", "normal"],
+                            "datasets": ["nih-chestxray14-no-finding"] * 2},
+               "controls": {"files": ["c"], "labels": ["normal"], "datasets": ["shenzhen-tb-normal"]}}
+    nets = [_net("protocol", 2020, [0, 0, 1, 1, 2, 2], [0, 2], [1]),
+            _net("protocol", 2021, [0, 0, 1, 1, 2, 0], [0, 0], [2])]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps({"kind": "stress", "profile": {}, "y_true": Y, "folders": folders,
+                                "networks": nets}))
+    values = spread.glue_values(spread.read_stress(path))
+    assert values["seeds_n"] == "2" and values["seeds_list"] == "2020, 2021"
+    assert values["seeds_nih_right"] == "25.0% (0.0-50.0%)"
+    assert values["seeds_nih_called_covid"] == "75.0% (50.0-100.0%)"
+    assert values["seeds_shenzhen_right"] == "50.0% (0.0-100.0%)" and values["seeds_shenzhen_films"] == "1"
+    assert values["seeds_hannover_right"] == "n/a" and values["seeds_hannover_films"] == "0"
+    assert values["seeds_acc"] == "91.7% (83.3-100.0%)" and values["seeds_vanilla_empty"] == "2 of 12"

@@ -294,3 +294,39 @@ def arm_verdicts(record: StressRecord, arm: str) -> list[str]:
                 f"far; at least two are needed before any change can be told from a seed's luck, "
                 f"so this arm gives no verdict yet."]
     return [e.sentence(e.quantity) for e in arm_effects(record, arm)]
+
+
+def _origin_spread(table: pd.DataFrame, origin: str, label: str, column: str) -> Spread:
+    row = table[(table["origin"] == origin) & (table["true class"] == label)]
+    return row[column].iloc[0] if len(row) else Spread(())
+
+
+def glue_values(record: StressRecord) -> dict[str, str]:
+    """The stress record's numbers the chapters quote, as text keyed by glue name: each a mean
+    and range over the protocol's seeds (percent), with the seed count said once (`seeds_n`)."""
+    table = origin_table(record)
+    inner = over_seeds(internal(record))
+    pct = lambda s: s.text(seeds=False, unit="%")  # noqa: E731
+    values = {"seeds_n": str(len(record.arm("protocol"))),
+              "seeds_list": ", ".join(str(s) for s in record.seeds()),
+              "seeds_acc": pct(inner["accuracy"]),
+              "seeds_covid_sens": pct(inner["sensitivity covid"]),
+              "seeds_blanked": pct(inner.get("lungs blanked at test", Spread(())))}
+    origins = {"nih": ("nih-chestxray14-no-finding", "normal"),
+               "shenzhen": ("shenzhen-tb-normal", "normal"),
+               "kermany_normal": ("kermany-cxr-pneumonia-test", "normal"),
+               "kermany_viral": ("kermany-cxr-pneumonia-test", "viral_pneumonia"),
+               "hannover": ("hannover-mhh-covid-19-image-repository", "covid"),
+               "cohen": ("ieee8023-covid-chestxray-dataset", "viral_pneumonia")}
+    for key, (origin, label) in origins.items():
+        values[f"seeds_{key}_right"] = pct(_origin_spread(table, origin, label, "right"))
+        for c in CLASSES:
+            values[f"seeds_{key}_called_{c}"] = pct(_origin_spread(table, origin, label, f"called {c}"))
+        row = table[(table["origin"] == origin) & (table["true class"] == label)]
+        values[f"seeds_{key}_films"] = str(int(row["films"].iloc[0])) if len(row) else "0"
+    for method in ("vanilla", "gradcam"):
+        shares = saliency_shares(record, method)
+        values[f"seeds_{method}_lung"] = pct(Spread(tuple(shares["all"]))) if len(shares) else "n/a"
+        values[f"seeds_{method}_empty"] = (f"{int(shares['empty maps'].sum())} of "
+                                           f"{int(shares['images'].sum())}") if len(shares) else "n/a"
+    return values
