@@ -186,12 +186,13 @@ def saliency_shares(record: StressRecord, method: str = "vanilla", region: str =
     over all (`all`), with the number of all-zero maps left out of the mean."""
     rows = []
     for net in record.arm("protocol"):
-        if "saliency" not in net:
+        if method not in net.get("saliency", {}):
             continue
         s = net["saliency"][method]
         rows.append({"seed": net["seed"], "images": s["images"], "empty maps": s["empty_maps"],
                      **{("all" if k == "all" else CLASSES[int(k)]): v for k, v in s[region].items()}})
-    return pd.DataFrame(rows).set_index("seed")
+    return pd.DataFrame(rows, columns=["seed", "images", "empty maps"] if not rows else None
+                        ).set_index("seed")
 
 
 @dataclass(frozen=True)
