@@ -138,3 +138,12 @@ def test_glue_values_quote_each_origin_as_mean_and_range_over_protocol_seeds(tmp
     assert values["seeds_shenzhen_right"] == "50.0% (0.0-100.0%)" and values["seeds_shenzhen_films"] == "1"
     assert values["seeds_hannover_right"] == "n/a" and values["seeds_hannover_films"] == "0"
     assert values["seeds_acc"] == "91.7% (83.3-100.0%)" and values["seeds_vanilla_empty"] == "2 of 12"
+
+
+def test_batchnorm_diagnosis_shows_accuracy_and_calls_before_and_after_recalibration(record):
+    record.networks[0]["recalibrated_test"] = _onehot([0, 0, 1, 1, 2, 1])
+    record.networks[0]["epochs"] = 11
+    (row,) = spread.batchnorm_diagnosis(record).to_dict("records")
+    assert row["epochs"] == 11 and row["accuracy"] == 1.0
+    assert row["predicted (COVID-19/viral/normal)"] == "2/2/2" and row["predicted after"] == "2/3/1"
+    assert row["accuracy, statistics recomputed"] == pytest.approx(5 / 6)

@@ -14,8 +14,22 @@ from xraylib import config, shortcuts, stress
 def test_plan_trains_every_protocol_seed_first_then_arms_seed_by_seed():
     order = [(arm.name, seed) for arm, seed in stress.plan()]
     assert order[:5] == [("protocol", s) for s in stress.SEEDS]
-    assert order[5:8] == [("jpeg", 2020), ("lungs-blanked", 2020), ("jpeg", 2021)]
-    assert len(order) == len(set(order)) == 5 + 2 * 3
+    assert order[5:10] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020),
+                           ("jpeg", 2020), ("lungs-blanked", 2020)]
+    assert order[10:12] == [("jpeg", 2021), ("lungs-blanked", 2021)]
+    assert len(order) == len(set(order)) == 5 + 3 + 2 * 3
+
+
+def test_an_arm_that_changes_settings_trains_a_renamed_profile_the_ladder_shares():
+    from xraylib import ladder
+
+    arm = {a.name: a for a in stress.ARMS}
+    b32 = arm["b32"].profile(config.PROFILES["authors"], 2020)
+    (rung,) = [r for r in ladder.rungs() if r.name == "authors-b32"]
+    assert b32 == rung.profile  # one run in the store for the ladder's rung and this arm
+    momentum = arm["b32-bn0.9"].profile(config.PROFILES["authors"], 2021)
+    assert (momentum.batch_size, momentum.bn_momentum, momentum.train_seed) == (32, 0.9, 2021)
+    assert arm["b32-no-stop"].profile(config.PROFILES["authors"], 2020).early_stopping == 0
 
 
 def test_the_profiles_own_seed_is_the_profile_itself_and_others_set_the_training_seed():
@@ -45,7 +59,7 @@ def tiny_study(tmp_path_factory, class_folder):
     profile = tiny_profile(name="tiny", composition=(("covid", 10), ("viral_pneumonia", 10), ("normal", 10)),
                            initial_train=(("covid", 5), ("viral_pneumonia", 5), ("normal", 5)))
     arms = (dataclasses.replace(stress.ARMS[0], seeds=(profile.seed, 7)),
-            dataclasses.replace(stress.ARMS[2], seeds=(profile.seed,)))
+            dataclasses.replace({a.name: a for a in stress.ARMS}["lungs-blanked"], seeds=(profile.seed,)))
     return base, data, external, controls, profile, arms
 
 
@@ -71,6 +85,8 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
         assert np.asarray(net["controls"]).shape == (3, 3)
         assert np.allclose(np.asarray(net["external"]).sum(1), 1, atol=1e-3)
     assert "saliency" in nets[("protocol", 7)] and "saliency" not in nets[("lungs-blanked", 2020)]
+    assert np.asarray(nets[("protocol", 7)]["recalibrated_test"]).shape == (n_test, 3)
+    assert "recalibrated_test" not in nets[("lungs-blanked", 2020)]
     vanilla = nets[("protocol", 7)]["saliency"]["vanilla"]
     assert 0 <= vanilla["lung"]["all"] <= 1 and vanilla["images"] == n_test
     assert record["folders"]["external"]["labels"] == ["covid"] * 2 + ["viral_pneumonia"] * 2 + ["normal"] * 2
@@ -81,7 +97,7 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
 
 def test_seeds_option_keeps_the_first_seeds_of_every_arm_and_refuses_zero():
     arms = stress.arms_with_seeds(2)
-    assert [a.seeds for a in arms] == [(2020, 2021)] * 3
+    assert [a.seeds for a in arms] == [(2020, 2021)] + [(2020,)] * 3 + [(2020, 2021)] * 2
     assert stress.arms_with_seeds(None) is stress.ARMS
     with pytest.raises(ValueError, match="at least one seed"):
         stress.arms_with_seeds(0)

@@ -29,7 +29,9 @@ ORIGIN_NAMES = {
 """Reader-facing names of the external and control origins (the manifests' dataset values)."""
 
 ARM_NAMES = {"protocol": "the protocol as it is", "jpeg": "one JPEG round trip for every image",
-             "lungs-blanked": "lung box blanked in every image"}
+             "lungs-blanked": "lung box blanked in every image", "b32": "batch 32",
+             "b32-bn0.9": "batch 32, batch-norm momentum 0.9",
+             "b32-no-stop": "batch 32, no early stopping"}
 
 
 @dataclass(frozen=True)
@@ -331,3 +333,22 @@ def glue_values(record: StressRecord) -> dict[str, str]:
         values[f"seeds_{method}_empty"] = (f"{int(shares['empty maps'].sum())} of "
                                            f"{int(shares['images'].sum())}") if len(shares) else "n/a"
     return values
+
+
+def batchnorm_diagnosis(record: StressRecord) -> pd.DataFrame:
+    """Per network with recomputed batch-norm statistics (the protocol's seeds and the batch-32
+    arms): epochs trained, test accuracy and the classes it predicts, before and after the
+    statistics are replaced by the training images' own (weights fixed)."""
+    rows = []
+    y = record.y_true
+    for net in record.networks:
+        if "recalibrated_test" not in net:
+            continue
+        before, after = np.asarray(net["test"]).argmax(1), np.asarray(net["recalibrated_test"]).argmax(1)
+        count = lambda p: "/".join(str(int((p == k).sum())) for k in range(len(CLASSES)))  # noqa: E731
+        rows.append({"network": ARM_NAMES.get(net["arm"], net["arm"]), "seed": net["seed"],
+                     "epochs": net.get("epochs"), "accuracy": float((before == y).mean()),
+                     "predicted (COVID-19/viral/normal)": count(before),
+                     "accuracy, statistics recomputed": float((after == y).mean()),
+                     "predicted after": count(after)})
+    return pd.DataFrame(rows)

@@ -35,13 +35,21 @@ ARM_SEEDS = (2020, 2021, 2022)
 
 @dataclass(frozen=True)
 class Arm:
-    """One way of training the protocol: a run name and what is done to every image first."""
+    """One way of training the protocol: a run name, what is done to every image first, and the
+    settings it changes (a changed setting renames the profile, so its runs are stored apart)."""
 
     name: str
     run_name: str
     what: str
     transform: Callable[[np.ndarray], np.ndarray] | None = None
     seeds: tuple[int, ...] = ARM_SEEDS
+    changes: tuple[tuple[str, object], ...] = ()
+
+    def profile(self, base: Profile, seed: int) -> Profile:
+        """The base profile with this arm's settings, trained with `seed`."""
+        if self.changes:
+            base = dataclasses.replace(base, name=f"{base.name}-{self.name}", **dict(self.changes))
+        return seeded(base, seed)
 
 
 def jpeg_roundtrip(gray: np.ndarray) -> np.ndarray:
@@ -49,8 +57,17 @@ def jpeg_roundtrip(gray: np.ndarray) -> np.ndarray:
     return shortcuts.jpeg_recompress(gray, quality=JPEG_QUALITY, grid=shortcuts.JPEG_GRID)
 
 
+BATCH_32 = "b32"
+"""The ladder's batch-32 rung (every seed collapsed to one class): its profile is `authors-b32`."""
+
 ARMS: tuple[Arm, ...] = (
     Arm("protocol", "initial", "the protocol as it is", None, SEEDS),
+    Arm(BATCH_32, "initial", "batch 32: the ladder's collapsing rung", seeds=(2020,),
+        changes=(("batch_size", 32),)),
+    Arm(f"{BATCH_32}-bn0.9", "initial", "batch 32, batch-norm momentum 0.9", seeds=(2020,),
+        changes=(("batch_size", 32), ("bn_momentum", 0.9))),
+    Arm(f"{BATCH_32}-no-stop", "initial", "batch 32 without early stopping", seeds=(2020,),
+        changes=(("batch_size", 32), ("early_stopping", 0))),
     Arm("jpeg", f"jpeg-q{JPEG_QUALITY}-grid{shortcuts.JPEG_GRID}",
         "file history removed: every image through one JPEG round trip", jpeg_roundtrip),
     Arm("lungs-blanked", "lungs-blanked", "position: the lung box blanked in every image",
@@ -81,6 +98,10 @@ def arms_with_seeds(n: int | None) -> tuple[Arm, ...]:
     return tuple(dataclasses.replace(a, seeds=a.seeds[:n]) for a in ARMS)
 
 
+BATCH_32_ARMS = tuple(a.name for a in ARMS if a.name.startswith(BATCH_32))
+SHORTCUT_ARMS = ("jpeg", "lungs-blanked")
+
+
 def plan(arms: tuple[Arm, ...] = ARMS) -> Iterator[tuple[Arm, int]]:
     """The trainings in the order they are worth most: every protocol seed, then arm by arm,
     seed by seed (so an interrupted session leaves whole seeds, not half an arm)."""
@@ -108,22 +129,22 @@ def train(profile: Profile | str = "authors", data=None, limit: int | None = Non
     images = {}
     counts = {"stored": 0, "trained": 0, "left": 0}
     todo = [(arm, seed) for arm, seed in plan(arms)
-            if stored_run(arm.run_name, seeded(base, seed), comp, split, with_model=False) is None]
+            if stored_run(arm.run_name, arm.profile(base, seed), comp, split, with_model=False) is None]
     counts["stored"] = len(list(plan(arms))) - len(todo)
     if limit is not None:
         counts["left"], todo = max(0, len(todo) - limit), todo[:limit]
     started = time.time()
     for k, (arm, seed) in enumerate(todo):
-        profile = seeded(base, seed)
+        profile = arm.profile(base, seed)
         eta = (f"; about {(time.time() - started) / k * (len(todo) - k) / 60:.0f} min left"
                if k else "")
-        if arm.name not in images:
-            images.clear()  # one arm's images in memory at a time (about 0.5 GB at 200 px)
-            images[arm.name] = functools.cache(
+        if arm.transform not in images:
+            images.clear()  # one transform's images in memory at a time (about 0.5 GB at 200 px)
+            images[arm.transform] = functools.cache(
                 lambda a=arm: transformed_images(list(comp["path"]), base.image_size, a.transform))
         log(f"training {k + 1} of {len(todo)}: {arm.name} / seed {seed} ({base.name}, "
             f"{base.image_size} px){eta}")
-        train_split(arm.run_name, profile, comp, split, images=images[arm.name])
+        train_split(arm.run_name, profile, comp, split, images=images[arm.transform])
         counts["trained"] += 1
         counts["stored"] += 1
     return counts
@@ -188,11 +209,11 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
               "networks": []}
     images: dict = {}
     for arm, seed in plan(arms):
-        run = stored_run(arm.run_name, seeded(base, seed), comp, split)
+        run = stored_run(arm.run_name, arm.profile(base, seed), comp, split)
         if run is None:
             continue
         log(f"evaluating {arm.name} / seed {seed}")
-        key = arm.name
+        key = arm.transform
         if key not in images:
             images.clear()
             test = transformed_images(list(comp["path"].iloc[split.test]), base.image_size, arm.transform)
@@ -204,11 +225,16 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
                "train_seconds": run.meta.get("train_seconds"), "epochs": len(run.history),
                "test": _rounded(run.y_prob),
                **{name: _rounded(model_predict(run.model, x[name])) for name in folders}}
-        if arm.transform is None:
+        if arm.name == "protocol":
             blanked = transformed_images(list(comp["path"].iloc[split.test]), base.image_size,
                                          shortcuts.blank_lungs)
             net["blanked_test"] = _rounded(model_predict(run.model, blanked))
             net["saliency"] = _saliency_shares(run.model, x["test"], run.y_true, run.y_pred)
+        if arm.transform is None:  # the protocol and the batch-32 arms: is it the statistics?
+            from .batchnorm import recalibrated
+
+            train_x = transformed_images(list(comp["path"].iloc[split.train]), base.image_size)
+            net["recalibrated_test"] = _rounded(model_predict(recalibrated(run.model, train_x), x["test"]))
         record["networks"].append(net)
     return record
 
