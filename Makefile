@@ -41,6 +41,8 @@ book: $(VENV_STAMP)
 ## of each shortcut-removal arm (records/stress-<profile>.json). make reproduce PROFILE=authors SEEDS=5
 reproduce: $(VENV_STAMP)
 	@test "$(PROFILE)" != quick || { echo 'make reproduce: name a paper-scale protocol, e.g. PROFILE=authors or PROFILE=paper' >&2; exit 2; }
+	$(PY) -m xraylib train --profile $(PROFILE)
+	$(PY) -m xraylib cv --profile $(PROFILE)
 	$(PY) -m xraylib record --profile $(PROFILE) --out records/$(PROFILE)-profile.json
 	$(PY) -m xraylib.stress train --profile $(PROFILE) --seeds $(SEEDS)
 	$(PY) -m xraylib.stress record --profile $(PROFILE)
