@@ -1,4 +1,5 @@
-"""xraylib.stress: the plan's order, seeded profiles, and a tiny plan trained, resumed and recorded."""
+"""xraylib.stress_plan and xraylib.stress: the plan's order, seeded profiles, and a tiny plan
+trained, resumed and recorded."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,12 +9,12 @@ import numpy as np
 import pytest
 from test_train import tiny_profile
 
-from xraylib import config, shortcuts, stress
+from xraylib import config, shortcuts, stress, stress_plan
 
 
 def test_plan_trains_every_protocol_seed_first_then_arms_seed_by_seed():
-    order = [(arm.name, seed) for arm, seed in stress.plan()]
-    assert order[:5] == [("protocol", s) for s in stress.SEEDS]
+    order = [(arm.name, seed) for arm, seed in stress_plan.plan()]
+    assert order[:5] == [("protocol", s) for s in stress_plan.SEEDS]
     assert order[5:10] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020),
                            ("jpeg", 2020), ("lungs-blanked", 2020)]
     assert order[10:12] == [("jpeg", 2021), ("lungs-blanked", 2021)]
@@ -23,7 +24,7 @@ def test_plan_trains_every_protocol_seed_first_then_arms_seed_by_seed():
 def test_an_arm_that_changes_settings_trains_a_renamed_profile_the_ladder_shares():
     from xraylib import ladder
 
-    arm = {a.name: a for a in stress.ARMS}
+    arm = {a.name: a for a in stress_plan.ARMS}
     b32 = arm["b32"].profile(config.PROFILES["authors"], 2020)
     (rung,) = [r for r in ladder.rungs() if r.name == "authors-b32"]
     assert b32 == rung.profile  # one run in the store for the ladder's rung and this arm
@@ -34,16 +35,16 @@ def test_an_arm_that_changes_settings_trains_a_renamed_profile_the_ladder_shares
 
 def test_the_profiles_own_seed_is_the_profile_itself_and_others_set_the_training_seed():
     authors = config.PROFILES["authors"]
-    assert stress.seeded(authors, authors.seed) is authors
-    other = stress.seeded(authors, 2023)
+    assert stress_plan.seeded(authors, authors.seed) is authors
+    other = stress_plan.seeded(authors, 2023)
     assert other.train_seed == 2023 and dataclasses.replace(other, train_seed=None) == authors
 
 
 def test_transformed_images_apply_the_arm_at_native_size_then_resize(tmp_path, write_image, cache):
     rng = np.random.default_rng(0)
     path = write_image(tmp_path / "a.png", rng.integers(0, 255, (256, 256), dtype=np.uint8))
-    plain = stress.transformed_images([str(path)], 96)
-    blanked = stress.transformed_images([str(path)], 96, shortcuts.blank_lungs)
+    plain = stress_plan.transformed_images([str(path)], 96)
+    blanked = stress_plan.transformed_images([str(path)], 96, shortcuts.blank_lungs)
     assert plain.shape == blanked.shape == (1, 96, 96, 3)
     assert blanked[0, 48, 48, 0] == 0.0 and plain[0, 48, 48, 0] != 0.0  # the lung box's centre
     assert np.allclose(blanked[0, 2, 2], plain[0, 2, 2], atol=2 / 255)  # a corner is untouched
@@ -58,8 +59,8 @@ def tiny_study(tmp_path_factory, class_folder):
     controls = class_folder(base / "controls", per_class=1)
     profile = tiny_profile(name="tiny", composition=(("covid", 10), ("viral_pneumonia", 10), ("normal", 10)),
                            initial_train=(("covid", 5), ("viral_pneumonia", 5), ("normal", 5)))
-    arms = (dataclasses.replace(stress.ARMS[0], seeds=(profile.seed, 7)),
-            dataclasses.replace({a.name: a for a in stress.ARMS}["lungs-blanked"], seeds=(profile.seed,)))
+    arms = (dataclasses.replace(stress_plan.ARMS[0], seeds=(profile.seed, 7)),
+            dataclasses.replace({a.name: a for a in stress_plan.ARMS}["lungs-blanked"], seeds=(profile.seed,)))
     return base, data, external, controls, profile, arms
 
 
@@ -96,8 +97,8 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
 
 
 def test_seeds_option_keeps_the_first_seeds_of_every_arm_and_refuses_zero():
-    arms = stress.arms_with_seeds(2)
+    arms = stress_plan.arms_with_seeds(2)
     assert [a.seeds for a in arms] == [(2020, 2021)] + [(2020,)] * 3 + [(2020, 2021)] * 2
-    assert stress.arms_with_seeds(None) is stress.ARMS
+    assert stress_plan.arms_with_seeds(None) is stress_plan.ARMS
     with pytest.raises(ValueError, match="at least one seed"):
-        stress.arms_with_seeds(0)
+        stress_plan.arms_with_seeds(0)

@@ -280,7 +280,7 @@ def misses_summary(films: pd.DataFrame) -> pd.DataFrame:
 
 def arm_status(record: StressRecord) -> pd.DataFrame:
     """Per arm: what it changes, seeds planned, seeds in the record (the rest are still to train)."""
-    from .stress import ARMS
+    from .stress_plan import ARMS
 
     return pd.DataFrame([{"arm": ARM_NAMES.get(a.name, a.name), "seeds planned": len(a.seeds),
                           "seeds trained": len(record.arm(a.name)),

@@ -9,12 +9,9 @@ controls, saliency).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import json
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,96 +19,7 @@ import numpy as np
 from . import data as xdata
 from . import shortcuts
 from .config import PROFILES, Profile
-
-NATIVE = 256  # the stored images' size: pixel-level transforms run here, before resizing
-JPEG_QUALITY = 75  # the cue's own quality (shortcuts.JPEG_GRID is its grid)
-
-SEEDS = (2020, 2021, 2022, 2023, 2024)
-"""Seeds of the protocol's own networks (the first is the profile's own seed, the pinned run)."""
-
-ARM_SEEDS = (2020, 2021, 2022)
-"""Seeds of each shortcut-removal arm (at least three, the issue's floor)."""
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One way of training the protocol: a run name, what is done to every image first, and the
-    settings it changes (a changed setting renames the profile, so its runs are stored apart)."""
-
-    name: str
-    run_name: str
-    what: str
-    transform: Callable[[np.ndarray], np.ndarray] | None = None
-    seeds: tuple[int, ...] = ARM_SEEDS
-    changes: tuple[tuple[str, object], ...] = ()
-
-    def profile(self, base: Profile, seed: int) -> Profile:
-        """The base profile with this arm's settings, trained with `seed`."""
-        if self.changes:
-            base = dataclasses.replace(base, name=f"{base.name}-{self.name}", **dict(self.changes))
-        return seeded(base, seed)
-
-
-def jpeg_roundtrip(gray: np.ndarray) -> np.ndarray:
-    """Every image through the same JPEG round trip on the data's 224 px grid."""
-    return shortcuts.jpeg_recompress(gray, quality=JPEG_QUALITY, grid=shortcuts.JPEG_GRID)
-
-
-BATCH_32 = "b32"
-"""The ladder's batch-32 rung (every seed collapsed to one class): its profile is `authors-b32`."""
-
-ARMS: tuple[Arm, ...] = (
-    Arm("protocol", "initial", "the protocol as it is", None, SEEDS),
-    Arm(BATCH_32, "initial", "batch 32: the ladder's collapsing rung", seeds=(2020,),
-        changes=(("batch_size", 32),)),
-    Arm(f"{BATCH_32}-bn0.9", "initial", "batch 32, batch-norm momentum 0.9", seeds=(2020,),
-        changes=(("batch_size", 32), ("bn_momentum", 0.9))),
-    Arm(f"{BATCH_32}-no-stop", "initial", "batch 32 without early stopping", seeds=(2020,),
-        changes=(("batch_size", 32), ("early_stopping", 0))),
-    Arm("jpeg", f"jpeg-q{JPEG_QUALITY}-grid{shortcuts.JPEG_GRID}",
-        "file history removed: every image through one JPEG round trip", jpeg_roundtrip),
-    Arm("lungs-blanked", "lungs-blanked", "position: the lung box blanked in every image",
-        shortcuts.blank_lungs),
-)
-
-
-def seeded(profile: Profile, seed: int) -> Profile:
-    """The profile trained with another seed on the same data and splits (its own seed: itself)."""
-    return profile if seed == profile.seed else dataclasses.replace(profile, train_seed=seed)
-
-
-def transformed_images(paths: list[str], size: int, transform=None) -> np.ndarray:
-    """Model input at `size`; a transform runs on the native 256 px gray images first."""
-    if transform is None:
-        gray = xdata.load_gray(paths, size)
-    else:
-        gray = xdata.resize_gray(transform(xdata.load_gray(paths, NATIVE)), size)
-    return xdata.to_model_input(gray)
-
-
-def arms_with_seeds(n: int | None) -> tuple[Arm, ...]:
-    """The arms with at most n seeds each (None: as planned), the protocol's own seed first."""
-    if n is None:
-        return ARMS
-    if n < 1:
-        raise ValueError(f"--seeds {n}: at least one seed per arm")
-    return tuple(dataclasses.replace(a, seeds=a.seeds[:n]) for a in ARMS)
-
-
-BATCH_32_ARMS = tuple(a.name for a in ARMS if a.name.startswith(BATCH_32))
-SHORTCUT_ARMS = ("jpeg", "lungs-blanked")
-
-
-def plan(arms: tuple[Arm, ...] = ARMS) -> Iterator[tuple[Arm, int]]:
-    """The trainings in the order they are worth most: every protocol seed, then arm by arm,
-    seed by seed (so an interrupted session leaves whole seeds, not half an arm)."""
-    first, *rest = arms
-    for seed in first.seeds:
-        yield first, seed
-    for i in range(max(len(a.seeds) for a in rest)):
-        for arm in rest:
-            if i < len(arm.seeds):
-                yield arm, arm.seeds[i]
+from .stress_plan import ARM_SEEDS, ARMS, SEEDS, Arm, arms_with_seeds, plan, transformed_images
 
 
 def _profile(profile: Profile | str) -> Profile:
