@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xraylib import evaluate, ladder, paper, protocols, record
+from xraylib import ladder_record, metrics, paper, protocols, record
 from xraylib.config import project_root
 
 RECORDS = project_root() / "records"
@@ -23,12 +23,12 @@ def test_the_paper_row_quotes_the_paper_module(table):
 
 def test_the_papers_text_study_is_the_cpu_record(table):
     rec = record.read_record(RECORDS / "paper-profile.json")
-    expected = evaluate.accuracy(rec.initial.y_true, rec.initial.y_prob)
+    expected = metrics.accuracy(rec.initial.y_true, rec.initial.y_prob)
     assert table.loc["the paper's text", "initial"] == expected
 
 
 def test_the_seed_columns_count_and_summarise_the_ladder_seeds(table):
-    lad = ladder.read_ladder(RECORDS / "ladder.json")
+    lad = ladder_record.read_ladder(RECORDS / "ladder.json")
     m = lad.members
     seeds = m[(m["rung"] == "authors") & (m["procedure"] == "initial")]["accuracy"] / 100
     row = table.loc["the authors' code"]
@@ -38,9 +38,9 @@ def test_the_seed_columns_count_and_summarise_the_ladder_seeds(table):
 
 
 def test_the_authors_study_is_its_reference_seeds_runs(table):
-    lad = ladder.read_ladder(RECORDS / "ladder.json")
+    lad = ladder_record.read_ladder(RECORDS / "ladder.json")
     y, p = lad.predictions[("authors", "initial", protocols.REFERENCE_SEED)]
-    assert table.loc["the authors' code", "initial"] == evaluate.accuracy(y, p)
+    assert table.loc["the authors' code", "initial"] == metrics.accuracy(y, p)
 
 
 def test_the_readers_table_has_no_missing_value_markers(table):

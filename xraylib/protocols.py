@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import evaluate, ladder, paper, record
-from .config import project_root
+from . import ladder_record, ladder_tables, metrics, paper, record
+from .config import CLASS_NAMES, project_root
 
 REFERENCE_SEED = 2020
 """The profiles' own seed: each protocol's one full study shown with its test-sampling interval."""
@@ -19,13 +19,13 @@ REFERENCE_SEED = 2020
 
 @dataclass
 class Protocol:
-    """One training protocol: one full study (initial procedure and five folds) and its seeds."""
+    """One training protocol: one full record (initial procedure and five folds) and its seeds."""
 
     key: str
     title: str
-    study: record.Record
-    study_where: str
-    seeds: ladder.LadderRecord | None
+    record: record.Record
+    record_where: str
+    seeds: ladder_record.LadderRecord | None
     seeds_rung: str
     seeds_where: str
 
@@ -36,19 +36,19 @@ class Protocol:
         if measure == "initial":
             m = self.seeds.members
             return m[(m["rung"] == self.seeds_rung) & (m["procedure"] == "initial")].set_index("seed")["accuracy"]
-        table = ladder.cv_table(self.seeds)
+        table = ladder_tables.cv_table(self.seeds)
         return table[table["rung"] == self.seeds_rung].set_index("seed")["pooled accuracy"]
 
 
 def _records() -> dict:
     folder = project_root() / "records"
     return {"cpu": record.read_record(folder / "paper-profile.json"),
-            "ladder": ladder.read_ladder(folder / "ladder.json"),
-            "quick": ladder.read_ladder(folder / "quick-seeds.json")}
+            "ladder": ladder_record.read_ladder(folder / "ladder.json"),
+            "quick": ladder_record.read_ladder(folder / "quick-seeds.json")}
 
 
-def recorded(quick_study: record.Record | None = None) -> dict[str, Protocol]:
-    """The paper's text, the authors' code and (given its study) the quick preview."""
+def recorded(quick_record: record.Record | None = None) -> dict[str, Protocol]:
+    """The paper's text, the authors' code and (given its record) the quick preview."""
     r = _records()
     gpu = f"Keras on JAX, GPU ({r['ladder'].machine['device']})"
     out = {
@@ -56,33 +56,14 @@ def recorded(quick_study: record.Record | None = None) -> dict[str, Protocol]:
                           f"TensorFlow, CPU ({r['cpu'].meta['machine']['processor']})",
                           r["ladder"], "paper", gpu),
         "authors": Protocol("authors", "the authors' code",
-                            ladder.seed_record(r["ladder"], "authors", REFERENCE_SEED), gpu,
+                            ladder_record.seed_record(r["ladder"], "authors", REFERENCE_SEED), gpu,
                             r["ladder"], "authors", gpu),
     }
-    if quick_study is not None:
-        out["quick"] = Protocol("quick", "the quick preview (96 px, 5 epochs)", quick_study,
+    if quick_record is not None:
+        out["quick"] = Protocol("quick", "the quick preview (96 px, 5 epochs)", quick_record,
                                 "TensorFlow, CPU (pinned runs)", r["quick"], "quick",
                                 f"TensorFlow, CPU ({r['quick'].machine['processor']})")
     return out
-
-
-def for_book(study=None) -> tuple[dict[str, Protocol], record.Record]:
-    """What every summary page shows: the two records, the quick preview (its pinned runs), this
-    build's own runs when it built another profile, and the thumbnail baseline on the same splits.
-    `study`: the book's Study (default: the profile $XRAYLIB_PROFILE names, on the default data)."""
-    from . import baseline  # loading runs needs the Keras backend; reading records does not
-    from .study import Study
-
-    def one(s):
-        return record.from_runs(s.profile.name, s.initial_run(), s.cross_validate().runs)
-
-    built = study if isinstance(study, Study) else Study(study)
-    out = recorded(one(built if built.profile.name == "quick" else Study("quick", built.data)))
-    if built.profile.name != "quick":
-        out["built"] = Protocol("built", f"this build ({built.profile.name} profile)", one(built),
-                                "TensorFlow, this machine", None, built.profile.name, "")
-    thumbs = baseline.study(built.comp, built.initial_split, built.folds)
-    return out, thumbs
 
 
 def headline(protocols: dict[str, Protocol], baseline: record.Record | None = None) -> pd.DataFrame:
@@ -95,8 +76,8 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
     rows = [{"protocol": "reported by the paper", "initial": paper.INITIAL_ACCURACY / 100,
              "cv": paper.CV_MEAN_ACCURACY / 100}]
     for p in protocols.values():
-        row = {"protocol": p.title, "initial": evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob),
-               "cv": evaluate.accuracy(*p.study.pooled()), "study trained with": p.study_where,
+        row = {"protocol": p.title, "initial": metrics.accuracy(p.record.initial.y_true, p.record.initial.y_prob),
+               "cv": metrics.accuracy(*p.record.pooled()), "study trained with": p.record_where,
                "seeds trained with": p.seeds_where}
         for measure in ("initial", "cv"):
             seeds = p.seed_accuracies(measure) / 100
@@ -107,8 +88,8 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
         rows.append(row)
     if baseline is not None:
         rows.append({"protocol": "logistic regression on 32x32 thumbnails",
-                     "initial": evaluate.accuracy(baseline.initial.y_true, baseline.initial.y_prob),
-                     "cv": evaluate.accuracy(*baseline.pooled()),
+                     "initial": metrics.accuracy(baseline.initial.y_true, baseline.initial.y_prob),
+                     "cv": metrics.accuracy(*baseline.pooled()),
                      "study trained with": "scikit-learn (deterministic)"})
     return pd.DataFrame(rows).set_index("protocol")
 
@@ -116,7 +97,7 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
 def headline_text(table: pd.DataFrame) -> pd.DataFrame:
     """The headline as a reader's table: percent, intervals and seed spreads in words."""
     def one(v):
-        if isinstance(v, evaluate.Estimate):
+        if isinstance(v, metrics.Estimate):
             return v.text(unit="%")
         return f"{100 * v:g}%" if isinstance(v, float) and not np.isnan(v) else ""
 
@@ -142,8 +123,8 @@ _COUNT = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", 
 
 def provenance(protocols: dict[str, Protocol]) -> str:
     """Which backend and machine trained each protocol's study and seeds, as one sentence."""
-    parts = [f"{p.title}, study and seeds with {p.study_where}" if p.study_where == p.seeds_where
-             else f"{p.title}, the study with {p.study_where} and the seeds with {p.seeds_where}"
+    parts = [f"{p.title}, study and seeds with {p.record_where}" if p.record_where == p.seeds_where
+             else f"{p.title}, the study with {p.record_where} and the seeds with {p.seeds_where}"
              for p in protocols.values()]
     return "Trained with: " + "; ".join(parts) + "."
 
@@ -164,8 +145,8 @@ def separated(table: pd.DataFrame, better: str, worse: str, measure: str = "init
 
 # The Results chapter's tables: every protocol through the same analysis.
 
-def _studies(protocols: dict[str, Protocol]) -> dict[str, record.Record]:
-    return {p.title: p.study for p in protocols.values()}
+def _by_title(protocols: dict[str, Protocol]) -> dict[str, record.Record]:
+    return {p.title: p.record for p in protocols.values()}
 
 
 def results_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
@@ -177,12 +158,12 @@ def results_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
              "CV accuracy, mean of folds": paper.CV_MEAN_ACCURACY / 100,
              "CV accuracy, SD of folds": paper.TABLE2["accuracy"].std(ddof=1) / 100,
              "CV macro F1, mean of folds": paper.CV_MEAN_F1 / 100}]
-    for title, study in _studies(protocols).items():
-        folds = study.table()
+    for title, rec in _by_title(protocols).items():
+        folds = rec.table()
         rows.append({"protocol": title,
-                     "initial accuracy": evaluate.accuracy(study.initial.y_true, study.initial.y_prob),
-                     "initial macro F1": evaluate.macro_f1_estimate(study.initial.y_true, study.initial.y_prob),
-                     "CV accuracy, pooled": evaluate.accuracy(*study.pooled()),
+                     "initial accuracy": metrics.accuracy(rec.initial.y_true, rec.initial.y_prob),
+                     "initial macro F1": metrics.macro_f1_estimate(rec.initial.y_true, rec.initial.y_prob),
+                     "CV accuracy, pooled": metrics.accuracy(*rec.pooled()),
                      "CV accuracy, mean of folds": folds.loc["mean", "accuracy"] / 100,
                      "CV accuracy, SD of folds": folds.loc["SD", "accuracy"] / 100,
                      "CV macro F1, mean of folds": folds.loc["mean", "f1"] / 100})
@@ -194,13 +175,13 @@ def uncertainty_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
     95% test-sampling interval, the SD over its five folds, and the SD over recorded seeds."""
     rows = []
     for p in protocols.values():
-        acc = evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob)
+        acc = metrics.accuracy(p.record.initial.y_true, p.record.initial.y_prob)
         init_seeds, cv_seeds = p.seed_accuracies("initial"), p.seed_accuracies("cv")
         rows.append({"protocol": p.title,
                      "initial: half-width of the 95% interval": 100 * (acc.high - acc.low) / 2,
                      "initial: SD over seeds": init_seeds.std(ddof=1) if len(init_seeds) > 1 else np.nan,
                      "seeds (initial)": len(init_seeds),
-                     "CV: SD over folds": p.study.table().loc["SD", "accuracy"],
+                     "CV: SD over folds": p.record.table().loc["SD", "accuracy"],
                      "CV: SD over seeds (pooled)": cv_seeds.std(ddof=1) if len(cv_seeds) > 1 else np.nan,
                      "seeds (CV)": len(cv_seeds)})
     return pd.DataFrame(rows).set_index("protocol")
@@ -208,12 +189,10 @@ def uncertainty_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
 
 def per_class(protocols: dict[str, Protocol]) -> pd.DataFrame:
     """Sensitivity, specificity, PPV and NPV per class on each study's pooled out-of-fold predictions."""
-    from .config import CLASS_NAMES
-
     parts = {}
-    for title, study in _studies(protocols).items():
-        y, prob = study.pooled()
-        est = evaluate.per_class_estimates(y, prob.argmax(1))
+    for title, rec in _by_title(protocols).items():
+        y, prob = rec.pooled()
+        est = metrics.per_class_estimates(y, prob.argmax(1))
         parts[title] = est.rename(index=CLASS_NAMES)
     return pd.concat(parts, names=["protocol", "class"])
 
@@ -223,12 +202,12 @@ def against_baseline(protocols: dict[str, Protocol], baseline: record.Record) ->
     the paired accuracy difference (bootstrap interval) and the exact McNemar test."""
     y_b, p_b = baseline.pooled()
     rows = []
-    for title, study in _studies(protocols).items():
-        y, prob = study.pooled()
+    for title, rec in _by_title(protocols).items():
+        y, prob = rec.pooled()
         if not np.array_equal(y, y_b):  # same splits, same fold order: the labels line up exactly
             raise ValueError(f"{title}: its folds' test images are not the baseline's")
-        test = evaluate.mcnemar(y, prob.argmax(1), p_b.argmax(1))
-        rows.append({"protocol": title, "accuracy minus the baseline's": evaluate.paired_difference(y, prob, p_b),
+        test = metrics.mcnemar(y, prob.argmax(1), p_b.argmax(1))
+        rows.append({"protocol": title, "accuracy minus the baseline's": metrics.paired_difference(y, prob, p_b),
                      "images only the network gets right": test["a_only_right"],
                      "images only the baseline gets right": test["b_only_right"],
                      "McNemar p": test["p_value"]})
@@ -240,10 +219,10 @@ def initial_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
     (bootstrap), macro precision and recall (fractions)."""
     rows = [{"protocol": "reported by the paper", "accuracy": paper.INITIAL_ACCURACY / 100,
              "macro F1": paper.INITIAL_F1 / 100, "macro precision": np.nan, "macro recall": np.nan}]
-    for title, study in _studies(protocols).items():
-        y, prob = study.initial.y_true, study.initial.y_prob
-        s = evaluate.summary(y, prob)
-        rows.append({"protocol": title, "accuracy": evaluate.accuracy(y, prob),
-                     "macro F1": evaluate.macro_f1_estimate(y, prob),
+    for title, rec in _by_title(protocols).items():
+        y, prob = rec.initial.y_true, rec.initial.y_prob
+        s = metrics.summary(y, prob)
+        rows.append({"protocol": title, "accuracy": metrics.accuracy(y, prob),
+                     "macro F1": metrics.macro_f1_estimate(y, prob),
                      "macro precision": s["precision_macro"], "macro recall": s["recall_macro"]})
     return pd.DataFrame(rows).set_index("protocol")
