@@ -6,9 +6,9 @@ this test retrains with pinned runs turned off, so a change that breaks training
 
 False failures: if a fresh training is one more draw from the recorded seeds' distribution (normal,
 the seeds' mean and SD estimated from n seeds), (fresh - mean) / (SD * sqrt(1 + 1/n)) follows
-Student's t with n - 1 degrees of freedom. The tolerance is the SD times SPREAD_FACTOR, chosen
-so that a correct training fails at most FALSE_FAILURE = 1% of the time (with the five recorded
-seeds: 5.04 SD; the old 3 SD failed a correct training about 1 time in 19).
+Student's t with n - 1 degrees of freedom. The tolerance (ladder_tables.spread_tolerance) is the
+SD times a factor chosen so that a correct training fails 1% of the time (ladder_tables.FALSE_FAILURE;
+with the five recorded seeds 5.04 SD; the old 3 SD failed a correct training about 1 time in 19).
 """
 from __future__ import annotations
 
@@ -16,29 +16,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from xraylib import config, ladder_record, ladder_tables, runs, study
 
 RECORD = Path(__file__).resolve().parents[1] / "records" / "quick-seeds.json"
-FALSE_FAILURE = 0.01
-
-
-def spread_factor(n: int, rate: float = FALSE_FAILURE) -> float:
-    """How many seed SDs a fresh run may stray from the seeds' mean so that a correct training
-    falls outside with probability `rate` (prediction interval from n seeds, Student's t)."""
-    return float(stats.t.ppf(1 - rate / 2, n - 1) * np.sqrt(1 + 1 / n))
-
-
-def false_failure_rate(factor: float, n: int) -> float:
-    """The chance that a correct training lands more than factor SDs from n seeds' mean."""
-    return float(2 * stats.t.sf(factor / np.sqrt(1 + 1 / n), n - 1))
-
-
 def test_the_tolerance_fails_a_correct_training_at_most_one_time_in_a_hundred():
     n = len(ladder_tables.seed_accuracies("quick", "cv mean"))
-    assert false_failure_rate(spread_factor(n), n) == pytest.approx(FALSE_FAILURE)
-    assert false_failure_rate(3.0, 5) > 0.05  # what three SDs of five seeds gave: 1 in 19
+    factor = ladder_tables.spread_factor(n)
+    assert ladder_tables.false_failure_rate(factor, n) == pytest.approx(0.01) == ladder_tables.FALSE_FAILURE
+    assert ladder_tables.false_failure_rate(3.0, 5) > 0.05  # what three SDs of five seeds gave: 1 in 19
+    # Simulated: fresh runs drawn from the same normal as five seeds fall outside about 1% of the time.
+    rng = np.random.default_rng(0)
+    seeds, fresh = rng.normal(size=(200_000, 5)), rng.normal(size=200_000)
+    outside = np.abs(fresh - seeds.mean(1)) > ladder_tables.spread_factor(5) * seeds.std(1, ddof=1)
+    assert outside.mean() == pytest.approx(0.01, abs=0.002)
 
 
 def test_the_record_holds_five_seeds_of_the_initial_run_and_of_each_fold():
@@ -58,11 +49,11 @@ def test_a_fresh_quick_cross_validation_falls_inside_the_seed_spread(real_root, 
     assert not any(run.loaded for run in result.runs), "the folds must be trained here, not loaded"
     accuracy = float(result.table().loc["mean", "accuracy"])
     seeds = ladder_tables.seed_accuracies("quick", "cv mean")
-    mean, sd = float(seeds.mean()), float(seeds.std(ddof=1))
+    mean = float(seeds.mean())
     # spread_factor SDs of the recorded seeds (1% false failures), plus one test image of rounding.
-    tolerance = spread_factor(len(seeds)) * sd + 100 / min(len(run.y_true) for run in result.runs)
+    tolerance = ladder_tables.spread_tolerance(seeds, min(len(run.y_true) for run in result.runs))
     assert abs(accuracy - mean) <= tolerance, (
         f"fresh mean of folds {accuracy:.1f}% is outside {mean:.1f} +- {tolerance:.1f} "
-        f"(mean +- {spread_factor(len(seeds)):.2f} SD of {len(seeds)} recorded seeds)")
+        f"(mean +- {ladder_tables.spread_factor(len(seeds)):.2f} SD of {len(seeds)} recorded seeds)")
     one_class = 100 * np.bincount(result.y_true).max() / len(result.y_true)
     assert mean - tolerance > one_class, "the test must fail a network that always says one class"

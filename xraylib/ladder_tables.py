@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from . import ladder, ladder_record
 from .config import CLASSES, project_root
@@ -139,3 +140,26 @@ def seed_accuracies(profile_name: str, measure: str = "initial") -> pd.Series | 
     table = cv_table(record)
     column = {"cv mean": "mean of folds", "cv pooled": "pooled accuracy"}[measure]
     return table[table["rung"] == rung].set_index("seed")[column]
+
+
+FALSE_FAILURE = 0.01
+"""How often a correct training may fall outside spread_tolerance: one time in a hundred."""
+
+
+def spread_factor(n: int, rate: float = FALSE_FAILURE) -> float:
+    """How many seed SDs a fresh run may stray from n seeds' mean so that a correct training falls
+    outside with probability `rate`: if the fresh run is one more draw from the seeds' normal
+    distribution, (fresh - mean) / (SD * sqrt(1 + 1/n)) follows Student's t with n - 1 degrees."""
+    return float(stats.t.ppf(1 - rate / 2, n - 1) * np.sqrt(1 + 1 / n))
+
+
+def false_failure_rate(factor: float, n: int) -> float:
+    """The chance that a correct training lands more than `factor` SDs from n seeds' mean."""
+    return float(2 * stats.t.sf(factor / np.sqrt(1 + 1 / n), n - 1))
+
+
+def spread_tolerance(seeds, n_test: int, rate: float = FALSE_FAILURE) -> float:
+    """How far (points) a fresh run's accuracy may fall from the seeds' mean: spread_factor SDs of
+    the seeds plus one test image (of `n_test`) of rounding."""
+    seeds = np.asarray(seeds, dtype=float)
+    return spread_factor(len(seeds), rate) * float(seeds.std(ddof=1)) + 100 / n_test

@@ -10,6 +10,18 @@ from . import ladder_tables
 _NUMBERS = ("none", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 
 
+def count_word(n: int) -> str:
+    """'five' for 5, '15' for 15: a count in prose (words only for small counts)."""
+    return _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+
+
+def position(value: float, seeds) -> str:
+    """'inside', 'above' or 'below': where one number (%) falls against the seeds' range, compared as
+    printed (one decimal), so a run that is one of the seeds is inside, not a hair below."""
+    lo, hi, value = (round(float(v), 1) for v in (np.min(seeds), np.max(seeds), value))
+    return "inside" if lo <= value <= hi else ("above" if value > hi else "below")
+
+
 def seeds_phrase(k: int, n: int) -> str:
     """'all five', 'none of the five', 'two of five', '8 of 15': a count for prose, true by construction."""
     word = (lambda i: _NUMBERS[i]) if n < len(_NUMBERS) else str  # words only for small counts
@@ -20,11 +32,8 @@ def seeds_phrase(k: int, n: int) -> str:
 
 def beside_seeds(value: float, seeds, what: str = "GPU seeds") -> str:
     """Where one number (%) falls among several seeds' numbers, in words true by construction."""
-    # Compared as printed (one decimal): a run that is one of the seeds is inside, not a hair below.
-    lo, hi, value = (round(float(v), 1) for v in (np.min(seeds), np.max(seeds), value))
-    where = "inside" if lo <= value <= hi else ("above" if value > hi else "below")
-    n = len(seeds)
-    return f"{where} the range of the {_NUMBERS[n] if n < len(_NUMBERS) else n} {what} ({lo:.1f}-{hi:.1f}%)"
+    lo, hi = (round(float(v), 1) for v in (np.min(seeds), np.max(seeds)))
+    return f"{position(value, seeds)} the range of the {count_word(len(seeds))} {what} ({lo:.1f}-{hi:.1f}%)"
 
 
 def spread_phrase(value: float, profile_name: str, measure: str = "initial") -> str:
@@ -32,8 +41,7 @@ def spread_phrase(value: float, profile_name: str, measure: str = "initial") -> 
     seeds = ladder_tables.seed_accuracies(profile_name, measure)
     if seeds is None or len(seeds) < 2:
         return f"no seed record exists for profile '{profile_name}', so this is one run"
-    n = len(seeds)
-    count = _NUMBERS[n] if n < len(_NUMBERS) else str(n)
+    count = count_word(len(seeds))
     where = {"quick-seeds.json": "recorded on a CPU in records/quick-seeds.json",
              "ladder.json": "recorded on a GPU in records/ladder.json"}[ladder_tables.SEED_RECORDS[profile_name][0]]
     return (f"over {count} training seeds ({where}) this profile averages {seeds.mean():.1f}% "
