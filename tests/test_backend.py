@@ -114,7 +114,7 @@ print(json.dumps({"lr": [o.history["lr"] for o in outcomes],
 LIGHT = ["xraylib.data", "xraylib.splits", "xraylib.paper", "xraylib.regions", "xraylib.metrics",
          "xraylib.baseline", "xraylib.shortcuts", "xraylib.cv", "xraylib.record", "xraylib.ladder",
          "xraylib.ladder_record", "xraylib.ladder_tables", "xraylib.wording", "xraylib.provenance",
-         "xraylib.reproducibility",
+         "xraylib.reproducibility", "xraylib.ablation",
          "xraylib.protocols", "xraylib.importer", "xraylib.config"]
 
 

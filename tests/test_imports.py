@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "xraylib"
 # Modules that must load without the Keras backend (tests/test_backend.py checks that they do).
 LIGHT = {"data", "splits", "paper", "regions", "metrics", "baseline", "shortcuts", "cv", "record",
          "ladder", "ladder_record", "ladder_tables", "wording", "protocols", "importer", "config",
-         "provenance", "reproducibility"}
+         "provenance", "reproducibility", "ablation"}
 
 
 def import_graph(package: Path = PACKAGE) -> dict[str, set[str]]:
