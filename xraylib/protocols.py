@@ -10,8 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import ladder_record, ladder_tables, metrics, paper, record
+from . import ladder_record, ladder_tables, metrics, paper, record, shortcuts, wording
 from .config import CLASS_NAMES, project_root
+
+BASELINE_TITLE = "logistic regression on 32x32 thumbnails"
+"""The thumbnail baseline's row in the headline table."""
 
 REFERENCE_SEED = 2020
 """The profiles' own seed: each protocol's one full study shown with its test-sampling interval."""
@@ -87,7 +90,7 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
             row[f"{measure} seed range"] = (float(seeds.min()), float(seeds.max())) if len(seeds) else None
         rows.append(row)
     if baseline is not None:
-        rows.append({"protocol": "logistic regression on 32x32 thumbnails",
+        rows.append({"protocol": BASELINE_TITLE,
                      "initial": metrics.accuracy(baseline.initial.y_true, baseline.initial.y_prob),
                      "cv": metrics.accuracy(*baseline.pooled()),
                      "study trained with": "scikit-learn (deterministic)"})
@@ -226,3 +229,86 @@ def initial_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
                      "macro F1": metrics.macro_f1_estimate(y, prob),
                      "macro precision": s["precision_macro"], "macro recall": s["recall_macro"]})
     return pd.DataFrame(rows).set_index("protocol")
+
+
+# The opening page's and the Conclusions' numbers: the same protocols, quoted in prose.
+
+ORIGIN_NIH = "adult normals (NIH ChestX-ray14)"
+ORIGIN_KERMANY = "children, same hospital (Kermany test split)"
+ORIGIN_HANNOVER = "COVID-19, adults (Hannover Medical School)"
+ORIGIN_COHEN = "viral pneumonia, adults (Cohen et al. collection)"
+
+
+def _text_and_code(protocols: dict[str, Protocol]) -> tuple[str, str]:
+    return protocols["paper"].title, protocols["authors"].title
+
+
+def opening_values(protocols: dict[str, Protocol], table: pd.DataFrame, external: pd.DataFrame) -> dict:
+    """The opening page: both protocols over seeds beside the paper, the baseline, and the examined
+    network on the external normals and children (`external`: its FolderResult.origins())."""
+    text, code_ = _text_and_code(protocols)
+    nih = external.loc[ORIGIN_NIH]
+    return {"provenance": provenance(protocols), "paper_init": f"{paper.INITIAL_ACCURACY:g}%",
+            "paper_cv": f"{paper.CV_MEAN_ACCURACY:g}%", "text_init": over_seeds(table, text, "initial"),
+            "text_cv": over_seeds(table, text, "cv"), "code_init": over_seeds(table, code_, "initial"),
+            "code_cv": over_seeds(table, code_, "cv"),
+            "code_vs_text": "every seed of the code's protocol scored above every seed of the text's"
+            if separated(table, code_, text) and separated(table, code_, text, "cv")
+            else "the seeds of the two protocols overlap",
+            "base_cv": table.loc[BASELINE_TITLE, "cv"].text(unit="%"),
+            "nih_right": f"{nih['right']} of {nih['images']}", "nih_covid": str(nih["called COVID-19"]),
+            "nih_viral": str(nih["called viral pneumonia"]),
+            "kermany_acc": external.loc[ORIGIN_KERMANY, "accuracy"].text(unit="%")}
+
+
+def conclusions_values(protocols: dict[str, Protocol], table: pd.DataFrame, ladder: ladder_record.LadderRecord,
+                       cues: dict[str, metrics.Estimate], authors_accuracy: metrics.Estimate,
+                       external: pd.DataFrame) -> dict:
+    """The Conclusions: both protocols over seeds, the fold spread against the paper's, the ladder's
+    telling rungs, the baseline and the cues (`cues`: accuracy per shortcuts.CUES name), the examined
+    network's internal accuracy and its external origins."""
+    text, code_ = _text_and_code(protocols)
+    rungs = ladder_tables.rung_table(ladder)
+    pct = lambda r: f"{rungs.loc[r, 'accuracy mean']:.1f}%"  # noqa: E731
+    steps = ladder.groups["steps_per_epoch"].astype(int)
+    nih, cohen = external.loc[ORIGIN_NIH], external.loc[ORIGIN_COHEN]
+    border, jpeg = shortcuts.CUES
+    return {"c_text_init": over_seeds(table, text, "initial"), "c_text_cv": over_seeds(table, text, "cv"),
+            "c_code_init": over_seeds(table, code_, "initial"), "c_code_cv": over_seeds(table, code_, "cv"),
+            "c_paper_init": f"{paper.INITIAL_ACCURACY:g}%", "c_paper_cv": f"{paper.CV_MEAN_ACCURACY:g}%",
+            "c_fold_sd": f"{protocols['authors'].record.table().loc['SD', 'accuracy']:.2f}",
+            "c_paper_fold_sd": f"{paper.TABLE2['accuracy'].std(ddof=1):.2f}",
+            "c_prate": pct("paper+rate"), "c_psched": pct("paper-schedule"), "c_b32": pct("authors-b32"),
+            "c_b32_collapsed": wording.seeds_phrase(int(rungs.loc["authors-b32", "collapsed"]),
+                                                    int(rungs.loc["authors-b32", "seeds"])),
+            "c_base_cv": table.loc[BASELINE_TITLE, "cv"].text(unit="%"),
+            "c_border": cues[border].text(unit="%"), "c_jpeg": cues[jpeg].text(unit="%"),
+            "c_quick_cv": table.loc[protocols["quick"].title, "cv"].text(unit="%"),
+            "c_steps_ratio": f"{steps['initial-dropout-0.25'] / steps['initial-batch-32']:.1f}",
+            "c_authors_cpu": authors_accuracy.text(unit="%"),
+            "c_nih": f"{nih['right']} of {nih['images']}", "c_nih_covid": str(nih["called COVID-19"]),
+            "c_han": external.loc[ORIGIN_HANNOVER, "accuracy"].text(unit="%"),
+            "c_cohen": f"{cohen['right']} of {cohen['images']}",
+            "c_kermany": external.loc[ORIGIN_KERMANY, "accuracy"].text(unit="%")}
+
+
+def results_values(protocols: dict[str, Protocol], results: pd.DataFrame, uncertainty: pd.DataFrame) -> dict:
+    """The Results chapter's prose: the paper's numbers, both protocols' one run (results_table),
+    and how the interval, the seeds and the folds compare as sizes of uncertainty (uncertainty_table)."""
+    text, code_ = _text_and_code(protocols)
+    half = uncertainty["initial: half-width of the 95% interval"]
+    seed_sd, fold_sd = uncertainty["initial: SD over seeds"], uncertainty["CV: SD over folds"]
+    wider = uncertainty[seed_sd > half]
+    return {"r_paper_init": f"{paper.INITIAL_ACCURACY:g}%", "r_paper_cv": f"{paper.CV_MEAN_ACCURACY:g}%",
+            "r_paper_f1": f"{paper.CV_MEAN_F1:g}%", "r_paper_f1_table": f"{paper.CV_MEAN_F1_TABLE:g}",
+            "r_text_init": results.loc[text, "initial accuracy"].text(unit="%"),
+            "r_text_cv": results.loc[text, "CV accuracy, pooled"].text(unit="%"),
+            "r_code_init": results.loc[code_, "initial accuracy"].text(unit="%"),
+            "r_code_cv": results.loc[code_, "CV accuracy, pooled"].text(unit="%"),
+            "r_code_folds": f"{100 * results.loc[code_, 'CV accuracy, mean of folds']:.2f}%",
+            "r_code_f1": f"{100 * results.loc[code_, 'CV macro F1, mean of folds']:.2f}%",
+            "r_half_lo": f"{half.min():.1f}", "r_half_hi": f"{half.max():.1f}",
+            "r_seed_wider": ", ".join(wider.index) if len(wider) else "none",
+            "r_text_seed_sd": f"{seed_sd[text]:.1f}", "r_text_fold_sd": f"{fold_sd[text]:.1f}",
+            "r_code_seed_sd": f"{seed_sd[code_]:.1f}", "r_code_fold_sd": f"{fold_sd[code_]:.1f}",
+            "r_text_ratio": f"{min(seed_sd[text], fold_sd[text]) / half[text]:.1f}"}
