@@ -91,3 +91,17 @@ def test_image_level_split_is_judged_against_twice_the_seed_sd(monkeypatch, gap_
     assert values["split_gap"] == f"{gap_points:+.1f} points" and values["straddle"] == "2"
     assert values["split_verdict"].startswith("within") is within
     assert values["with_id"] == "200 of 300" and table.loc["patients on both sides", "image-level"] == "2"
+
+
+def test_without_the_lungs_compares_the_blanked_accuracy_with_the_majority_class(monkeypatch):
+    y = np.array([0, 0, 0, 0, 0, 0, 1, 1, 2, 2])  # majority 60%
+    origins = _origins({"hannover": 9, "nih": 5, "ieee": 7, "kermany": 2})
+    monkeypatch.setattr(shortcut_tables.audit, "blanked_predictions",
+                        lambda examined, run: np.eye(3)[np.zeros(10, int)])  # always COVID-19
+    monkeypatch.setattr(shortcut_tables.audit, "external_validation",
+                        lambda examined, run: SimpleNamespace(origins=lambda: origins))
+    values, table = shortcut_tables.without_the_lungs(None, SimpleNamespace(y_true=y))
+    assert values["majority"] == "60.0%" and values["blank_vs_chance"] == "no better than"
+    assert values["blank_called"] == "10 COVID-19, 0 viral pneumonia, 0 normal"
+    assert values["kermany_acc"] == origins.loc[shortcut_tables.ORIGINS["kermany"], "accuracy"].text(unit="%")
+    assert "right" not in table.columns

@@ -13,7 +13,7 @@ import pandas as pd
 
 from . import audit, ladder_tables, metrics, shortcuts
 from . import data as xdata
-from .config import CLASS_NAMES, external_dir
+from .config import CLASS_NAMES, CLASSES, external_dir
 from .study import Run, Study
 
 ORIGINS = {"hannover": "COVID-19, adults (Hannover Medical School)", "nih": "adult normals (NIH ChestX-ray14)",
@@ -168,3 +168,22 @@ def mitigation(book: Study, run: Run, ext: External) -> tuple[dict, pd.DataFrame
               "mit_nih": f"{100 * m_origins.loc[ORIGINS['nih'], 'accuracy'].value:.0f}%"}
     return values, compare
 
+
+
+def without_the_lungs(examined: Study, run: Run) -> tuple[dict, pd.DataFrame]:
+    """The examined network on its test images with the lung box blanked (against the majority
+    class) and on the external origins: the values the saliency chapter quotes and the origin table."""
+    blank_prob = audit.blanked_predictions(examined, run)
+    blank_acc = metrics.accuracy(run.y_true, blank_prob)
+    majority = float(np.bincount(run.y_true).max() / len(run.y_true))
+    origins = audit.external_validation(examined, run).origins()
+    nih, cohen = origins.loc[ORIGINS["nih"]], origins.loc[ORIGINS["ieee"]]
+    called = np.bincount(blank_prob.argmax(1), minlength=3)
+    values = {"blank_acc": blank_acc.text(unit="%"), "majority": f"{100 * majority:.1f}%",
+              "blank_called": ", ".join(f"{n} {CLASS_NAMES[c]}" for c, n in zip(CLASSES, called)),
+              "blank_vs_chance": "no better than" if blank_acc.low <= majority else "above",
+              "nih_covid": f"{nih['called COVID-19']} of {nih['images']}",
+              "nih_viral": str(nih["called viral pneumonia"]),
+              "cohen_covid": f"{cohen['called COVID-19']} of {cohen['images']}",
+              "kermany_acc": origins.loc[ORIGINS["kermany"], "accuracy"].text(unit="%")}
+    return values, origins.drop(columns="right")
