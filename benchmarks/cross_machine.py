@@ -65,7 +65,7 @@ def examined_network() -> dict:
     import numpy as np
 
     from xraylib import config, data, record, runs, study
-    from xraylib.bench import cpu_info
+    from xraylib.provenance import cpu_info
     from xraylib.splits import initial_split
 
     rec = record.read_record(ROOT / "records" / "authors-profile.json")

@@ -175,11 +175,11 @@ def machine() -> dict:
     """The CPU, its caches (GEMM block sizes follow them) and the library versions."""
     sys.path.insert(0, str(ROOT))
     from xraylib.backend import versions
-    from xraylib.bench import cpu_info
+    from xraylib.provenance import cpu_info
 
     caches = {}
     for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
-        read = lambda name: (index / name).read_text().strip()  # noqa: E731
+        read = lambda name, index=index: (index / name).read_text().strip()  # noqa: E731
         caches[f"L{read('level')}{read('type')[0].lower() if read('level') == '1' else ''}"] = read("size")
     return {"cpus": os.cpu_count(), **cpu_info(), "caches": caches, **versions()}
 

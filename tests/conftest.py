@@ -210,6 +210,25 @@ def no_hang():
 
 
 @pytest.fixture
+def reads_cannot_hang(monkeypatch, no_hang):
+    """Every image read (data.read_file, where a file is opened) under no_hang: a read that blocks
+    fails the test at once, and the rest of a command runs unguarded, however busy the machine."""
+    real = data.read_file
+    monkeypatch.setattr(data, "read_file", lambda *args, **kwargs: no_hang(lambda: real(*args, **kwargs)))
+
+
+KNOWN_STDERR = ("oneDNN custom operations are on", "Unable to register cu", "TF-TRT Warning",
+                "absl::InitializeLog", "cpu_feature_guard", "This TensorFlow binary is optimized",
+                "To enable the following instructions", "Could not find cuda drivers")
+"""Lines a TensorFlow start-up may print however the package keeps its own stderr quiet."""
+
+
+def unexpected_stderr(text: str) -> list[str]:
+    """The lines of `text` that are not known start-up noise (KNOWN_STDERR)."""
+    return [line for line in text.splitlines() if line.strip() and not any(k in line for k in KNOWN_STDERR)]
+
+
+@pytest.fixture
 def read_only(monkeypatch):
     """read_only(folder) makes every write under `folder` fail with EROFS, as on a read-only
     mount, and returns the list of the writes tried (so a test can also require none at all).
@@ -249,7 +268,7 @@ def read_only(monkeypatch):
         monkeypatch.setattr(io, "open", fake_open)
         monkeypatch.setattr(os, "open", fake_os_open)
         for name in ("replace", "rename", "mkdir", "unlink", "remove", "rmdir"):
-            def fake(path, *args, _real=getattr(os, name), _name=name, **kwargs):
+            def fake(path, *args, _real=getattr(os, name), _name=name, **kwargs):  # noqa: B008 (bound per loop turn on purpose)
                 if _name == "mkdir" and os.path.lexists(path):  # EEXIST comes before EROFS
                     raise FileExistsError(errno.EEXIST, "File exists", os.fsdecode(path))
                 if under(path) or (args and under(args[0])):

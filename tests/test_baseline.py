@@ -81,7 +81,7 @@ def test_the_fit_reaches_the_optimum_so_the_cpu_cannot_move_it():
 def test_the_baseline_study_predicts_the_initial_test_set_and_every_fold_once(comp):
     folds = three_folds()
     initial = Split("initial", train=np.arange(0, 20), val=np.arange(20, 24), test=np.arange(24, N))
-    rec = baseline.study(comp, initial, folds, size=16)
+    rec = baseline.thumbnail_record(comp, initial, folds, size=16)
     assert len(rec.initial.y_true) == N - 24 and [len(f.y_true) for f in rec.folds] == [12, 12, 12]
     y, p = rec.pooled()
     assert len(y) == N and not np.isnan(p).any()

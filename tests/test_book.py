@@ -355,3 +355,30 @@ def test_a_figure_nobody_refers_to_is_reported():
            '<figcaption><a class="headerlink" href="#fig-b">#</a></figcaption></figure>')
     pages = {"one": _page(fig), "two": _page('<a href="one.html#fig-a">Fig. 1</a>')}
     assert bh.unreferenced_figures(pages) == ["one.html: figure fig-b is never referred to"]
+
+
+# ---------------------------------------------------------------------------------------------
+# xraylib.book: the helpers the chapters call, and re-executing a notebook in place
+
+
+def test_glue_returns_its_value_and_banner_prints_the_profile(capsys):
+    from xraylib import book as xbook
+    from xraylib.config import get_profile
+
+    assert xbook.glue("unit_test_value", 42.5) == 42.5
+    xbook.banner(get_profile("quick"))
+    assert capsys.readouterr().out.strip() == get_profile("quick").describe()
+
+
+def test_execute_in_place_stores_the_outputs_and_drops_stderr(tmp_path):
+    import nbformat
+
+    from xraylib import book as xbook
+
+    path = tmp_path / "tiny.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import sys\nprint(6 * 7)\nprint('noise', file=sys.stderr)")]
+    nbformat.write(nb, path)
+    xbook.execute_in_place([str(path)], timeout=120)
+    outputs = nbformat.read(path, as_version=4).cells[0].outputs
+    assert [(o["name"], o["text"]) for o in outputs] == [("stdout", "42\n")]

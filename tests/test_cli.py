@@ -163,9 +163,9 @@ def test_a_usage_error_with_json_prints_a_json_error_and_exits_2(capsys):
 
 def test_record_out_naming_a_folder_exits_2_before_building_the_record(tmp_path, monkeypatch,
                                                                        capsys):
-    from xraylib import record
+    from xraylib import pinning
 
-    monkeypatch.setattr(record, "build_record", lambda *a, **k: pytest.fail("work began first"))
+    monkeypatch.setattr(pinning, "build_record", lambda *a, **k: pytest.fail("work began first"))
     assert main(["record", "--profile", "quick", "--out", str(tmp_path)]) == 2
     assert capsys.readouterr().err.startswith(f"error: --out {tmp_path} is a folder")
 
@@ -175,9 +175,9 @@ def test_record_that_cannot_be_written_is_kept_in_a_file_the_error_names(tmp_pat
     import os
     import re
 
-    from xraylib import record
+    from xraylib import pinning
 
-    monkeypatch.setattr(record, "build_record", lambda *a, **k: {"profile": "quick", "runs": {}})
+    monkeypatch.setattr(pinning, "build_record", lambda *a, **k: {"profile": "quick", "runs": {}})
     out = tmp_path / "rec.json"
 
     def disk_full(src, dst):

@@ -44,7 +44,7 @@ def test_pooled_predictions_put_each_fold_back_at_its_own_test_rows():
     fake = [study.Run(f"cv-fold-{i}", profile, None, None, y_true=np.full(2, i),
                       y_prob=np.full((2, 3), i / 10), test_index=np.array([i, i + 3]))
             for i in range(3)]
-    result = cv.CrossValidation(profile, comp=np.zeros(6), splits=[], runs=fake)
+    result = study.CrossValidation(profile, comp=np.zeros(6), splits=[], runs=fake)
     np.testing.assert_array_equal(result.y_true, [0, 1, 2, 0, 1, 2])
     np.testing.assert_allclose(result.y_prob[:, 0], [0, 0.1, 0.2, 0, 0.1, 0.2])
 

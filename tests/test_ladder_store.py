@@ -7,8 +7,8 @@ import json
 import numpy as np
 from test_study import make_composition
 
-from xraylib import config, ladder
-from xraylib.grid import Member
+from xraylib import config, ladder_record, ladder_tables, ladder_train, wording
+from xraylib.ladder import Member
 from xraylib.splits import Split
 
 
@@ -26,16 +26,16 @@ def tiny_plan(comp):
 def test_cpu_ladder_resumes_a_few_runs_at_a_time_and_records_them(tmp_path, monkeypatch):
     comp = make_composition(tmp_path / "data")
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path / "cache"))
-    monkeypatch.setattr(ladder, "_cpu_plan", lambda data=None, study="ladder": tiny_plan(comp))
+    monkeypatch.setattr(ladder_train, "_cpu_plan", lambda data=None, plan="ladder": tiny_plan(comp))
     quiet = lambda s: None  # noqa: E731
-    assert ladder.train_on_cpu(limit=1, log=quiet) == {"stored": 1, "trained": 1, "left": 1}
-    assert ladder.train_on_cpu(limit=1, log=quiet) == {"stored": 2, "trained": 1, "left": 0}
-    assert ladder.train_on_cpu(limit=1, log=quiet) == {"stored": 2, "trained": 0, "left": 0}
+    assert ladder_train.train_on_cpu(limit=1, log=quiet) == {"stored": 1, "trained": 1, "left": 1}
+    assert ladder_train.train_on_cpu(limit=1, log=quiet) == {"stored": 2, "trained": 1, "left": 0}
+    assert ladder_train.train_on_cpu(limit=1, log=quiet) == {"stored": 2, "trained": 0, "left": 0}
 
-    raw = ladder.record_from_store()
+    raw = ladder_train.record_from_store()
     path = tmp_path / "ladder.json"
     path.write_text(json.dumps(raw))
-    record = ladder.read_ladder(path)
+    record = ladder_record.read_ladder(path)
     assert sorted(zip(record.members["rung"], record.members["seed"])) == [
         ("authors", 2021), ("paper", 2020)]
     assert raw["machine"]["backend"] == "tensorflow"
@@ -45,20 +45,20 @@ def test_cpu_ladder_resumes_a_few_runs_at_a_time_and_records_them(tmp_path, monk
     expected = 100 * np.mean(np.asarray(member["y_prob"]).argmax(1) == y_true)
     got = record.members.set_index("rung").loc[member["label"], "accuracy"]
     assert got == expected
-    table = ladder.rung_table(record)
+    table = ladder_tables.rung_table(record)
     assert list(table.index) == ["paper", "authors"] and (table["seeds"] == 1).all()
 
 
 def test_a_run_equal_to_a_seed_is_inside_the_seed_range():
-    phrase = ladder.beside_seeds(55.73294629898403, np.array([55.732946298984035, 70.0, 86.2]))
+    phrase = wording.beside_seeds(55.73294629898403, np.array([55.732946298984035, 70.0, 86.2]))
     assert phrase.startswith("inside")
-    assert ladder.beside_seeds(86.26, np.array([55.7, 86.2])).startswith("above")
+    assert wording.beside_seeds(86.26, np.array([55.7, 86.2])).startswith("above")
 
 
 def test_spread_phrase_names_the_quick_seeds_and_says_when_there_is_no_record():
-    phrase = ladder.spread_phrase(80.0, "quick", "cv mean")
+    phrase = wording.spread_phrase(80.0, "quick", "cv mean")
     assert phrase.startswith("over five training seeds (recorded on a CPU in records/quick-seeds.json)")
-    seeds = ladder.seed_accuracies("quick", "cv mean")
+    seeds = ladder_tables.seed_accuracies("quick", "cv mean")
     assert len(seeds) == 5 and f"{seeds.mean():.1f}%" in phrase
-    assert ladder.spread_phrase(80.0, "nonesuch").startswith("no seed record")
-    assert len(ladder.seed_accuracies("paper", "cv pooled")) == 3  # the GPU ladder's paper seeds
+    assert wording.spread_phrase(80.0, "nonesuch").startswith("no seed record")
+    assert len(ladder_tables.seed_accuracies("paper", "cv pooled")) == 3  # the GPU ladder's paper seeds

@@ -122,7 +122,7 @@ def test_learning_curves_have_whole_epochs_on_the_axis():
 
 
 def test_the_origin_figure_reads_numeric_estimates():
-    from xraylib.evaluate import Estimate
+    from xraylib.metrics import Estimate
 
     table = pd.DataFrame({"accuracy": [Estimate(0.5, 0.3, 0.7), Estimate(0.05, 0.01, 0.2)],
                           "true class": ["COVID-19", "normal"], "images": [34, 60]}, index=["x", "y"])

@@ -1,4 +1,4 @@
-"""xraylib.record: stored runs written to JSON and read back give the same numbers; nothing trains.
+"""xraylib.record and xraylib.pinning: stored runs written to JSON and read back give the same numbers; nothing trains.
 
 Runs are stored by a stand-in for fit_model that returns an untrained network (no training), over
 a tiny synthetic data folder: 4 images per class, 3 folds, an initial run of 2 per class.
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from xraylib import cli, config, record, study
+from xraylib import cli, config, pinning, record, study
 from xraylib.config import CLASSES
 from xraylib.model import build_model
 
@@ -43,7 +43,7 @@ def test_record_lists_stored_runs_and_names_the_missing_without_training(tiny, m
     profile, data = tiny
     study.Study(profile, data).cross_validate()
     no_training(monkeypatch)
-    raw = record.build_record(profile, data, note="tiny")
+    raw = pinning.build_record(profile, data, note="tiny")
     assert sorted(raw["runs"]) == ["cv-fold-1", "cv-fold-2", "cv-fold-3"]
     assert raw["missing"] == ["initial"]
     assert raw["profile"] == profile.name and raw["note"] == "tiny"
@@ -57,7 +57,7 @@ def test_recorded_folds_read_back_give_the_cvs_own_table_and_predictions(tiny, t
     no_training(monkeypatch)
     path = tmp_path / "records" / "tiny.json"
     path.parent.mkdir()
-    path.write_text(json.dumps(record.build_record(profile, data)))
+    path.write_text(json.dumps(pinning.build_record(profile, data)))
     rec = record.read_record(path)
     assert [f.name for f in rec.folds] == ["cv-fold-1", "cv-fold-2", "cv-fold-3"]
     assert rec.initial is None and rec.missing == ["initial"]
@@ -166,7 +166,7 @@ def test_pinning_copies_the_runs_the_book_read_and_removes_the_profiles_stale_on
     other = tmp_path / "pinned" / "initial-paper-keep"
     for folder in (stale, other):
         folder.mkdir(parents=True)
-    kept = record.pin(made + [SimpleNamespace(path=None)], {"quick"})
+    kept = pinning.pin(made + [SimpleNamespace(path=None)], {"quick"})
     assert sorted(p.name for p in kept) == ["cv-fold-1-quick-bbb", "initial-quick-aaa"]
     assert all(runs.check_run(p) is None for p in kept)
     assert not stale.exists() and other.exists()

@@ -232,3 +232,15 @@ def test_overlay_is_rgb_uint8_and_colors_the_peak_with_the_colormaps_top():
 def test_compute_names_the_methods_when_asked_for_an_unknown_one(toy_model, toy_test):
     with pytest.raises(ValueError, match="vanilla, smoothgrad, integrated_gradients, gradcam"):
         saliency.compute("lime", toy_model, toy_test[0][:1])
+
+
+def test_region_table_has_a_row_per_method_and_class_and_the_even_map(paper_net):
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 96, 96, 3)).astype(np.float32)
+    y = np.array([0, 1, 2, 0, 1, 2])
+    values, table = saliency.region_table(paper_net, x, y, y, images=3)  # every 2nd image: one per class
+    assert list(table.columns) == ["lung box (%)", "border (%)", "corners (%)"]
+    assert len(table) == len(saliency.METHODS) * 3 + 1
+    even = table.loc[("a map spread evenly", "")]
+    assert values["lung_area"] == f"{even['lung box (%)']:.0f}%"
+    assert values["box_rows"] == f"{100 * regions.LUNG_BOX[0]:.0f}-{100 * regions.LUNG_BOX[1]:.0f}%"

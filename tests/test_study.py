@@ -79,7 +79,7 @@ def test_train_split_second_call_loads_the_stored_run_unchanged(stored, monkeypa
     # JSON gives lists where the fresh meta has tuples: compare the stored content.
     assert json.dumps(again.meta, sort_keys=True) == json.dumps(first.meta, sort_keys=True)
     x = np.random.default_rng(0).random((2, SIZE, SIZE, 3), dtype=np.float32)
-    np.testing.assert_allclose(train.predict(again.model, x), train.predict(first.model, x),
+    np.testing.assert_allclose(train.predict_proba(again.model, x), train.predict_proba(first.model, x),
                                rtol=1e-5, atol=1e-7)
 
 
@@ -207,7 +207,7 @@ def test_stored_run_falls_back_to_the_pinned_copy_when_the_caches_does_not_load(
                    f"'model.weights.h5'); not used, using the pinned copy"]
     model, _ = study.latest_model("tiny", profile)  # predict and evaluate skip the damaged copy
     x = np.random.default_rng(0).random((2, SIZE, SIZE, 3), dtype=np.float32)
-    np.testing.assert_allclose(train.predict(model, x), train.predict(first.model, x), rtol=1e-5,
+    np.testing.assert_allclose(train.predict_proba(model, x), train.predict_proba(first.model, x), rtol=1e-5,
                                atol=1e-7)
 
 
@@ -256,6 +256,19 @@ def test_a_studys_runs_decode_the_composition_once(tmp_path, class_folder, cache
     s.run("a", s.folds[0])
     s.run("b", s.folds[1])
     assert len(decodes) == 1
+
+
+def test_a_study_and_its_decoded_images_are_freed_when_the_study_goes(tmp_path, class_folder, cache):
+    import gc
+    import weakref
+
+    s = study.Study(_small(), class_folder(tmp_path / "data", per_class=6))
+    images = weakref.ref(s.images())
+    assert s.images() is images()  # decoded once, kept on the study
+    gone = weakref.ref(s)
+    del s
+    gc.collect()
+    assert gone() is None and images() is None  # no cache outside the instance keeps them alive
 
 
 @pytest.mark.parametrize("change", [{"learning_rate": 1e-3}, {"epochs": 3}, {"min_lr": 1e-5},

@@ -68,7 +68,7 @@ def test_history_has_one_int_epoch_row_with_accuracy_loss_validation_and_lr(fitt
 
 def test_predict_returns_one_probability_row_per_image_summing_to_1(fitted):
     net, _, (x, *_) = fitted
-    probs = train.predict(net, x, batch_size=10)  # 24 images: batches of 10, 10 and 4
+    probs = train.predict_proba(net, x, batch_size=10)  # 24 images: batches of 10, 10 and 4
     assert probs.shape == (len(x), len(CLASSES))
     assert (probs >= 0).all()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
@@ -77,7 +77,7 @@ def test_predict_returns_one_probability_row_per_image_summing_to_1(fitted):
 
 def test_predict_of_no_images_is_an_empty_3_column_array(fitted):
     net, _, (x, *_) = fitted
-    assert train.predict(net, x[:0]).shape == (0, 3)
+    assert train.predict_proba(net, x[:0]).shape == (0, 3)
 
 
 def test_same_seed_gives_identical_weights_and_another_seed_different_ones(fitted, cache):

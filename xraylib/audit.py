@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 
 from . import data as xdata
-from . import evaluate, predict, shortcuts
+from . import metrics, predict, shortcuts
 from .config import external_dir
 from .splits import Split, initial_split
 from .study import Run, Study
-from .train import predict as model_predict
+from .train import predict_proba
 
 MITIGATION_QUALITY = 75  # JPEG quality used to re-compress every image (the cue's own quality)
 NATIVE = 256  # the stored images' size: pixel-level transforms run here, before resizing
@@ -36,7 +36,7 @@ def external_validation(study: Study, run: Run | None = None, transform=None,
         return predict.evaluate_folder(external_dir(external), run.model, profile)
     ext = xdata.read_dataset(external_dir(external))
     gray = _transformed(list(ext["path"]), profile.image_size, transform)
-    prob = model_predict(run.model, xdata.to_model_input(gray))
+    prob = predict_proba(run.model, xdata.to_model_input(gray))
     return predict.FolderResult(predict.predictions_table(ext[["file", "label", "dataset"]], prob))
 
 
@@ -50,7 +50,7 @@ def blanked_predictions(study: Study, run: Run | None = None) -> np.ndarray:
     """The trained initial model's probabilities on its test images with the lung box blanked:
     what it can still say without the centre of the film (no training)."""
     run = run or study.initial_run()
-    return model_predict(run.model, _images(study, shortcuts.blank_lungs)()[study.initial_split.test])
+    return predict_proba(run.model, _images(study, shortcuts.blank_lungs)()[study.initial_split.test])
 
 
 def lungs_removed(study: Study) -> dict:
@@ -59,9 +59,9 @@ def lungs_removed(study: Study) -> dict:
     run = study.initial_run()
     prob = blanked_predictions(study, run)
     blanked_run = study.run("lungs-blanked", study.initial_split, images=_images(study, shortcuts.blank_lungs))
-    return {"original model, lungs blanked": evaluate.summary(run.y_true, prob),
-            "model trained on blanked images": evaluate.summary(blanked_run.y_true, blanked_run.y_prob),
-            "original model, intact images": evaluate.summary(run.y_true, run.y_prob),
+    return {"original model, lungs blanked": metrics.summary(run.y_true, prob),
+            "model trained on blanked images": metrics.summary(blanked_run.y_true, blanked_run.y_prob),
+            "original model, intact images": metrics.summary(run.y_true, run.y_prob),
             "blanked_run": blanked_run}
 
 

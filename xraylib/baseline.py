@@ -18,6 +18,7 @@ from threadpoolctl import threadpool_limits
 
 from . import data as xdata
 from .config import CLASSES
+from .record import Record, RecordedRun
 from .splits import Split
 
 THUMBNAIL = 32
@@ -56,10 +57,8 @@ def logistic_cv(comp, splits: list[Split], size: int = THUMBNAIL, seed: int = 0)
     return linear_cv(x, xdata.labels_of(comp), splits, C=0.01, seed=seed)
 
 
-def study(comp, initial: Split, folds: list[Split], size: int = THUMBNAIL):
+def thumbnail_record(comp, initial: Split, folds: list[Split], size: int = THUMBNAIL) -> Record:
     """The thumbnail baseline through the same procedures as the CNN, as a record.Record."""
-    from .record import Record, RecordedRun
-
     y = xdata.labels_of(comp)
     prob, first = logistic_cv(comp, folds, size), logistic_cv(comp, [initial], size)
     run = lambda name, idx, p: RecordedRun(name, y[idx], p[idx], None, None)  # noqa: E731

@@ -19,6 +19,12 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
+def glue_all(values: dict) -> None:
+    """glue every (name, value) in order: a section's values, computed by one package call."""
+    for name, value in values.items():
+        glue(name, value)
+
+
 def banner(profile: Profile) -> None:
     """The line every chapter prints first: which profile and settings produced its numbers."""
     print(profile.describe())

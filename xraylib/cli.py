@@ -124,21 +124,21 @@ def _splits(args) -> int:
 
 
 def _train(args) -> int:
-    from . import evaluate, runs
+    from . import metrics, runs
     from .study import Study
 
     study = Study(args.profile, args.data)
     profile = study.profile
     run = study.initial_run(force=args.force)
     runs.mark_latest(run.path)  # what `predict` and `evaluate` use from now on (warns if read-only)
-    summary = evaluate.summary(run.y_true, run.y_prob)
+    summary = metrics.summary(run.y_true, run.y_prob)
     if args.json:
         print(json.dumps({"profile": profile.name, "loaded_from_store": run.loaded, **summary},
                          indent=2))
     else:
         print(profile.describe())
         print(("loaded stored run" if run.loaded else "trained") + f": test set of {len(run.y_true)}")
-        print(evaluate.format_summary(summary))
+        print(metrics.format_summary(summary))
     return 0
 
 
@@ -162,10 +162,10 @@ def _cv(args) -> int:
 
 
 def _record(args) -> int:
-    from . import record
+    from . import pinning, record
 
     out = _check_out_file(args.out)
-    raw = record.build_record(get_profile(args.profile), args.data, note=args.note)
+    raw = pinning.build_record(get_profile(args.profile), args.data, note=args.note)
     _write_out(out, json.dumps(raw, indent=1) + "\n")
     print(f"wrote {args.out}")
     print(record.format_record(record.read_record(args.out)))
@@ -173,9 +173,9 @@ def _record(args) -> int:
 
 
 def _pin(args) -> int:
-    from . import record
+    from . import pinning
 
-    for path in record.pin_book_runs(get_profile(args.profile), args.data):
+    for path in pinning.pin_book_runs(get_profile(args.profile), args.data):
         print(f"pinned {path}")
     return 0
 
@@ -228,28 +228,33 @@ def _bench(args) -> int:
 
 
 def _ladder(args) -> int:
-    from . import ladder
+    from . import ladder_record, ladder_tables
     from .config import project_root
 
     say = sys.stderr if args.json else sys.stdout  # with --json, stdout is the JSON alone
     if args.out:
         _check_out_file(args.out)
     if args.train_cpu is not None:
-        counts = ladder.train_on_cpu(args.train_cpu, args.data,
-                                     log=lambda s: print(s, file=sys.stderr, flush=True),
-                                     study=args.study)
+        from . import ladder_train  # trains: loads the Keras backend only when asked to
+
+        counts = ladder_train.train_on_cpu(args.train_cpu, args.data,
+                                           log=lambda s: print(s, file=sys.stderr, flush=True),
+                                           plan=args.plan)
         print(f"ladder runs stored: {counts['stored']}, trained now: {counts['trained']}, "
               f"left: {counts['left']}", file=say)
     if args.import_grid or args.from_store:
         if not args.out:
             raise ValueError("--import and --from-store write a record: name it with --out FILE")
         if args.import_grid:
-            ladder.import_grid(args.import_grid, args.out, note=args.note)
+            raw = ladder_record.read_grid(args.import_grid)
         else:
-            _write_out(Path(args.out), json.dumps(ladder.record_from_store(args.data, args.study)))
+            from . import ladder_train
+
+            raw = ladder_train.record_from_store(args.data, args.plan)
+        _write_out(Path(args.out), ladder_record.as_json(raw, note=args.note))
         print(f"wrote {args.out}", file=say)
-    record = ladder.read_ladder(args.out or args.record or project_root() / "records" / "ladder.json")
-    rungs, cv_sum = ladder.rung_table(record), ladder.cv_summary(record)
+    record = ladder_record.read_ladder(args.out or args.record or project_root() / "records" / "ladder.json")
+    rungs, cv_sum = ladder_tables.rung_table(record), ladder_tables.cv_summary(record)
     if args.json:
         print(json.dumps({"machine": record.machine, "initial": rungs.round(2).to_dict(orient="index"),
                           "cv": cv_sum.round(2).to_dict(orient="index")}, indent=2))
@@ -262,9 +267,9 @@ def _ladder(args) -> int:
     return 0
 
 
-def ladder_studies() -> tuple[str, ...]:
-    from .ladder import STUDIES
-    return STUDIES
+def ladder_plans() -> tuple[str, ...]:
+    from .ladder import PLANS
+    return PLANS
 
 
 class _UsageError(Exception):
@@ -360,12 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     la.add_argument("--record", help="the ladder record to print (default records/ladder.json "
                     "in the checkout)")
     la.add_argument("--import", dest="import_grid", metavar="GRID_JSON",
-                    help="turn a grid.json from benchmarks/gpu_grid.py into a record (--out)")
+                    help="turn a grid.json from `python -m xraylib.gpu_grid run` into a record (--out)")
     la.add_argument("--train-cpu", type=int, metavar="N",
                     help="train at most N missing runs with TensorFlow here (resumes; hours each)")
     la.add_argument("--from-store", action="store_true",
                     help="write the stored CPU runs as a record (--out)")
-    la.add_argument("--study", choices=ladder_studies(), default="ladder",
+    la.add_argument("--plan", choices=ladder_plans(), default="ladder",
                     help="with --train-cpu / --from-store: the ladder, or the quick profile over "
                          "five seeds (quick-seeds)")
     la.add_argument("--out", help="the record file to write")

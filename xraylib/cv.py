@@ -1,55 +1,16 @@
 """Five-fold cross-validation (the paper's Table 2 and Figure 6), resumable fold by fold.
 
 Each fold is one stored run (xraylib.runs), written as soon as the fold finishes: an interrupted
-cross-validation resumes at the first unfinished fold (study.Study.cross_validate).
+cross-validation resumes at the first unfinished fold (study.Study.cross_validate, which returns a
+study.CrossValidation). This module keeps the fold tables, which load without Keras.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
 from . import paper
-from .config import Profile
-from .splits import Split
-
-if TYPE_CHECKING:  # the run store needs the Keras backend; fold tables and records do not
-    from .study import Run
-
-
-
-@dataclass
-class CrossValidation:
-    """The fold runs, the splits they used, and the composition they index."""
-
-    profile: Profile
-    comp: pd.DataFrame
-    splits: list[Split]
-    runs: list[Run]
-
-    @property
-    def y_true(self) -> np.ndarray:
-        """Out-of-fold labels, in composition order."""
-        return self._pooled("y_true")
-
-    @property
-    def y_prob(self) -> np.ndarray:
-        """Out-of-fold probabilities: each image predicted by the model that never saw it."""
-        return self._pooled("y_prob")
-
-    def _pooled(self, attr: str) -> np.ndarray:
-        out = np.empty((len(self.comp),) + getattr(self.runs[0], attr).shape[1:],
-                       getattr(self.runs[0], attr).dtype)
-        for run in self.runs:
-            out[run.test_index] = getattr(run, attr)
-        return out
-
-    def table(self) -> pd.DataFrame:
-        """Table 2: macro precision, recall, F1 and accuracy (percent) per fold, mean and SD."""
-        return fold_table([(r.y_true, r.y_prob.argmax(1)) for r in self.runs])
 
 
 def fold_table(folds: list[tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:

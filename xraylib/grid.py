@@ -23,20 +23,9 @@ import numpy as np
 from .augment import Augment
 from .backend import BACKEND, keras, versions
 from .config import CLASSES, Profile
+from .ladder import Member, group_key
+from .ladder_record import HISTORY
 from .model import build_model
-
-
-@dataclass
-class Member:
-    """One training: a label (rung or profile), its profile, seed and split indices."""
-
-    label: str
-    procedure: str  # 'initial' or 'cv-fold-k'
-    profile: Profile
-    seed: int
-    train: np.ndarray
-    val: np.ndarray
-    test: np.ndarray
 
 
 @dataclass
@@ -47,11 +36,6 @@ class Outcome:
     history: dict = field(default_factory=dict)
     y_prob: np.ndarray | None = None
     stopped_epoch: int | None = None
-
-
-def group_key(p: Profile) -> tuple:
-    """Settings that fix the compiled function's shapes or layers: one compile per distinct key."""
-    return (p.image_size, p.batch_size, p.conv_dropout, p.dense_dropout, p.bn_momentum)
 
 
 class Schedule:
@@ -105,17 +89,8 @@ class TooSlow(RuntimeError):
     """A group's measured epochs project past its deadline; it stops early and says its rate."""
 
 
-def train_group(members: list[Member], x_gray: np.ndarray, y: np.ndarray,
-                log: Callable[[str], None] = print, chunk: int = 16,
-                deadline: float | None = None) -> tuple[list[Outcome], dict]:
-    """Train every member (all with one group_key) side by side; returns outcomes and timings.
-
-    x_gray: uint8 [N, H, W] images of the whole composition; members index into it. deadline: a
-    time.time() by which the group must end; after its second epoch a group that would pass it
-    raises TooSlow instead of running on.
-    """
-    jax = _require_jax()
-    jnp = jax.numpy
+def _group_shape(members: list[Member], x_gray: np.ndarray) -> tuple[int, int, int, int]:
+    """Image size, batch, epochs and steps per epoch of a group; refuses a group that is not one."""
     keys = {group_key(m.profile) for m in members}
     if len(keys) != 1:
         raise ValueError(f"one group trains one architecture and batch size; got {sorted(keys)}")
@@ -125,11 +100,14 @@ def train_group(members: list[Member], x_gray: np.ndarray, y: np.ndarray,
     size, batch, epochs = p0.image_size, p0.batch_size, max(m.profile.epochs for m in members)
     if x_gray.shape[1:] != (size, size):
         raise ValueError(f"images are {x_gray.shape[1:]}, the profile wants {size}x{size}")
-    n_models = len(members)
-    steps = min(len(m.train) for m in members) // batch
-    t0 = time.time()
+    return size, batch, epochs, min(len(m.train) for m in members) // batch
 
-    # Build each member's initial state from its own seed; one template runs them all.
+
+def _initial_states(members: list[Member], size: int):
+    """Each member's weights and optimizer state from its own seed, stacked; one template (the
+    last member's trainer and optimizer) runs them all. Returns template, optimizer, the
+    optimizer's learning-rate slot and the stacked state."""
+    jax = _require_jax()
     states = []
     for m in members:
         keras.utils.set_random_seed(m.seed)
@@ -140,88 +118,115 @@ def train_group(members: list[Member], x_gray: np.ndarray, y: np.ndarray,
         states.append(([v.value for v in trainer.trainable_variables],
                        [v.value for v in trainer.non_trainable_variables],
                        [v.value for v in opt.variables]))
-    template, template_opt = trainer, opt
     lr_slot = [i for i, v in enumerate(opt.variables) if v.path.endswith("learning_rate")][0]
-    state = jax.tree.map(lambda *leaves: jnp.stack(leaves), *states)
-    x_dev, y_dev = jnp.asarray(x_gray), jnp.asarray(y.astype(np.int32))
+    return trainer, opt, lr_slot, jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *states)
 
-    def batch_of(idx):  # uint8 gray -> float RGB in [0, 1], one-hot labels
-        xb = x_dev[idx].astype("float32") / 255.0
-        return jnp.repeat(xb[..., None], 3, axis=-1), jax.nn.one_hot(y_dev[idx], len(CLASSES))
 
-    def one_step(st, idx, active):
+class _Compiled:
+    """The group's jit-compiled epoch (a scan of vmapped steps) and its chunked prediction."""
+
+    def __init__(self, template, optimizer, x_gray: np.ndarray, y: np.ndarray, chunk: int):
+        self.jax = jax = _require_jax()
+        self.template, self.optimizer, self.chunk = template, optimizer, chunk
+        self.x, self.y = jax.numpy.asarray(x_gray), jax.numpy.asarray(y.astype(np.int32))
+        self.epoch = jax.jit(self._epoch, donate_argnums=0)
+        self._predict_jit = jax.jit(self._predict_chunk)
+
+    def _batch(self, idx):  # uint8 gray -> float RGB in [0, 1], one-hot labels
+        jnp = self.jax.numpy
+        xb = self.x[idx].astype("float32") / 255.0
+        return jnp.repeat(xb[..., None], 3, axis=-1), self.jax.nn.one_hot(self.y[idx], len(CLASSES))
+
+    def _step(self, st, idx, active):
+        jax, jnp = self.jax, self.jax.numpy
         tv, ntv, ov = st
-        xb, yb = batch_of(idx)
+        xb, yb = self._batch(idx)
 
         def loss_fn(tv_):
-            probs, ntv_new = template.stateless_call(tv_, ntv, xb, training=True)
-            loss = keras.losses.categorical_crossentropy(yb, probs).mean()
-            return loss, (ntv_new, probs)
+            probs, ntv_new = self.template.stateless_call(tv_, ntv, xb, training=True)
+            return keras.losses.categorical_crossentropy(yb, probs).mean(), (ntv_new, probs)
 
         (loss, (ntv_new, probs)), grads = jax.value_and_grad(loss_fn, has_aux=True)(tv)
-        tv_new, ov_new = template_opt.stateless_apply(ov, grads, tv)
+        tv_new, ov_new = self.optimizer.stateless_apply(ov, grads, tv)
         keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(active, a, b), new, old)  # noqa: E731
         acc = (probs.argmax(-1) == yb.argmax(-1)).mean()
         return (keep(tv_new, tv), keep(ntv_new, ntv), keep(ov_new, ov)), (loss, acc)
 
-    v_step = jax.vmap(one_step)
+    def _epoch(self, st, order, active):  # order [steps, M, B]
+        v_step = self.jax.vmap(self._step)
+        return self.jax.lax.scan(lambda s, idx: v_step(s, idx, active), st, order)
 
-    def epoch_fn(st, order, active):  # order [steps, M, B]
-        return jax.lax.scan(lambda s, idx: v_step(s, idx, active), st, order)
-
-    def predict_fn(st, idx):  # idx [M, chunk]
+    def _predict_chunk(self, st, idx):  # idx [M, chunk]
         tv, ntv, _ = st
-        return jax.vmap(lambda t, n, i: template.stateless_call(t, n, batch_of(i)[0],
-                                                                training=False)[0])(tv, ntv, idx)
+        return self.jax.vmap(lambda t, n, i: self.template.stateless_call(
+            t, n, self._batch(i)[0], training=False)[0])(tv, ntv, idx)
 
-    epoch_jit = jax.jit(epoch_fn, donate_argnums=0)
-    predict_jit = jax.jit(predict_fn)
-
-    def predict(st, index_lists):
+    def predict(self, st, index_lists: list[np.ndarray]) -> list[np.ndarray]:
+        """Each member's probabilities on its own index list."""
         idx, mask = _padded(index_lists)
-        n_pad = -(-idx.shape[1] // chunk) * chunk
+        n_pad = -(-idx.shape[1] // self.chunk) * self.chunk
         idx = np.pad(idx, ((0, 0), (0, n_pad - idx.shape[1])))
-        out = np.concatenate([np.asarray(predict_jit(st, jnp.asarray(idx[:, i:i + chunk])))
-                              for i in range(0, n_pad, chunk)], axis=1)
+        out = np.concatenate([np.asarray(self._predict_jit(st, self.jax.numpy.asarray(idx[:, i:i + self.chunk])))
+                              for i in range(0, n_pad, self.chunk)], axis=1)
         return [out[m, :mask[m].sum()] for m in range(len(index_lists))]
 
+
+def _end_epoch(epoch: int, members: list[Member], schedules: list[Schedule], history: list[dict],
+               active: np.ndarray, val: list[np.ndarray], loss: np.ndarray, acc: np.ndarray,
+               y: np.ndarray) -> None:
+    """Each active member's epoch into its history, and its schedule stepped (Keras' callbacks)."""
+    for k, (m, s, h) in enumerate(zip(members, schedules, history)):
+        if not active[k]:
+            continue
+        yv, pv = y[m.val], val[k]
+        val_loss = float(np.mean(-np.log(np.clip(pv[np.arange(len(yv)), yv], 1e-7, 1.0))))
+        val_acc = float(np.mean(pv.argmax(1) == yv))
+        for key, value in (("epoch", epoch + 1), ("loss", float(loss[:, k].mean())),
+                           ("accuracy", float(acc[:, k].mean())), ("val_loss", val_loss),
+                           ("val_accuracy", val_acc), ("lr", s.lr)):
+            h[key].append(value)
+        s.end_epoch(epoch, val_acc, val_loss)
+
+
+def _with_rates(state, lr_slot: int, schedules: list[Schedule]):
+    """The stacked state with each member's current learning rate in its optimizer slot."""
+    jnp = _require_jax().numpy
+    tv, ntv, ov = state
+    ov = list(ov)
+    ov[lr_slot] = jnp.asarray([s.lr for s in schedules], dtype="float32")
+    return (tv, ntv, ov)
+
+
+def train_group(members: list[Member], x_gray: np.ndarray, y: np.ndarray,
+                log: Callable[[str], None] = print, chunk: int = 16,
+                deadline: float | None = None) -> tuple[list[Outcome], dict]:
+    """Train every member (all with one group_key) side by side; returns outcomes and timings.
+
+    x_gray: uint8 [N, H, W] images of the whole composition; members index into it. deadline: a
+    time.time() by which the group must end; after its second epoch a group that would pass it
+    raises TooSlow instead of running on.
+    """
+    jnp = _require_jax().numpy
+    size, batch, epochs, steps = _group_shape(members, x_gray)
+    t0 = time.time()
+    template, optimizer, lr_slot, state = _initial_states(members, size)
+    compiled = _Compiled(template, optimizer, x_gray, y, chunk)
     rngs = [np.random.RandomState(m.seed) for m in members]
     schedules = [Schedule(m.profile) for m in members]
-    history = [{k: [] for k in ("epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr")}
-               for _ in members]
+    history = [{k: [] for k in HISTORY} for _ in members]
     compile_s, t_train = None, time.time()
     for epoch in range(epochs):
-        active = np.array([s.stopped is None and epoch < m.profile.epochs
-                           for s, m in zip(schedules, members)])
+        active = np.array([s.stopped is None and epoch < m.profile.epochs for s, m in zip(schedules, members)])
         if not active.any():
             break
-        lrs = jnp.asarray([s.lr for s in schedules], dtype="float32")
-        tv, ntv, ov = state
-        ov = list(ov)
-        ov[lr_slot] = lrs
-        state = (tv, ntv, ov)
+        state = _with_rates(state, lr_slot, schedules)
         order = np.stack([m.train[r.permutation(len(m.train))[:steps * batch]].reshape(steps, batch)
                           for r, m in zip(rngs, members)], axis=1)  # [steps, M, batch]
         t_epoch = time.time()
-        state, (loss, acc) = epoch_jit(state, jnp.asarray(order), jnp.asarray(active))
-        val = predict(state, [m.val for m in members])
-        loss, acc = np.asarray(loss), np.asarray(acc)
-        if compile_s is None:
-            compile_s = time.time() - t_epoch
-        for k, (m, s, h) in enumerate(zip(members, schedules, history)):
-            if not active[k]:
-                continue
-            yv = y[m.val]
-            pv = val[k]
-            val_loss = float(np.mean(-np.log(np.clip(pv[np.arange(len(yv)), yv], 1e-7, 1.0))))
-            val_acc = float(np.mean(pv.argmax(1) == yv))
-            h["epoch"].append(epoch + 1)
-            h["loss"].append(float(loss[:, k].mean()))
-            h["accuracy"].append(float(acc[:, k].mean()))
-            h["val_loss"].append(val_loss)
-            h["val_accuracy"].append(val_acc)
-            h["lr"].append(s.lr)
-            s.end_epoch(epoch, val_acc, val_loss)
+        state, (loss, acc) = compiled.epoch(state, jnp.asarray(order), jnp.asarray(active))
+        val = compiled.predict(state, [m.val for m in members])
+        compile_s = time.time() - t_epoch if compile_s is None else compile_s
+        _end_epoch(epoch, members, schedules, history, active, val, np.asarray(loss), np.asarray(acc), y)
         accs = np.array([h["val_accuracy"][-1] for h in history if h["epoch"]])
         log(f"  epoch {epoch + 1}/{epochs}: {active.sum()} active, val acc median "
             f"{np.median(accs):.3f} (min {accs.min():.3f}, max {accs.max():.3f}), "
@@ -230,13 +235,13 @@ def train_group(members: list[Member], x_gray: np.ndarray, y: np.ndarray,
             left = (time.time() - t_epoch) * (epochs - 2) + 10
             if time.time() + left > deadline:
                 rate = active.sum() * steps * batch / (time.time() - t_epoch)
-                raise TooSlow(f"{n_models} members would need {left:.0f} s more at "
+                raise TooSlow(f"{len(members)} members would need {left:.0f} s more at "
                               f"{rate:.0f} images/s (first epoch, compile included: {compile_s:.0f} s)")
     train_s = time.time() - t_train
-    probs = predict(state, [m.test for m in members])
+    probs = compiled.predict(state, [m.test for m in members])
     outcomes = [Outcome(m, h, pr, s.stopped) for m, h, pr, s in zip(members, history, probs, schedules)]
     images = sum(len(h["epoch"]) * steps * batch for h in history)
-    timing = {"members": n_models, "steps_per_epoch": steps, "build_s": round(t_train - t0, 1),
+    timing = {"members": len(members), "steps_per_epoch": steps, "build_s": round(t_train - t0, 1),
               "first_epoch_s": round(compile_s or 0.0, 1), "train_s": round(train_s, 1),
               "total_s": round(time.time() - t0, 1), "train_images": images,
               "images_per_s": round(images / train_s, 1), **versions()}

@@ -13,7 +13,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.patches import FancyBboxPatch
 from matplotlib.ticker import MaxNLocator
-from sklearn.metrics import confusion_matrix
+from sklearn.metrics import confusion_matrix, roc_auc_score, roc_curve
 
 from .config import CLASS_NAMES, CLASSES
 
@@ -308,13 +308,11 @@ def ladder_histories(histories: dict[str, list[pd.DataFrame]]) -> plt.Figure:
 
 
 @styled
-def roc_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]],
+def roc_panels(panels: dict[str, tuple[np.ndarray, np.ndarray]],
                baseline: tuple[np.ndarray, np.ndarray] | None = None) -> plt.Figure:
     """One-vs-rest ROC curves, one panel per protocol (solid), the thumbnail baseline dashed."""
-    from sklearn.metrics import roc_auc_score, roc_curve
-
-    fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 4.1), squeeze=False)
-    for ax, (title, (y, prob)) in zip(axes[0], studies.items()):
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 4.1), squeeze=False)
+    for ax, (title, (y, prob)) in zip(axes[0], panels.items()):
         for k, cls in enumerate(CLASSES):
             fpr, tpr, _ = roc_curve(y == k, prob[:, k])
             ax.plot(fpr, tpr, color=COLORS[cls], label=f"{PRETTY[cls]} ({roc_auc_score(y == k, prob[:, k]):.3f})")
@@ -330,10 +328,10 @@ def roc_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]],
 
 
 @styled
-def reliability_panels(studies: dict[str, tuple[pd.DataFrame, float]]) -> plt.Figure:
+def reliability_panels(panels: dict[str, tuple[pd.DataFrame, float]]) -> plt.Figure:
     """Accuracy against confidence per bin, one panel per protocol, each bin labelled with its count."""
-    fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 4.1), squeeze=False)
-    for ax, (title, (table, ece)) in zip(axes[0], studies.items()):
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 4.1), squeeze=False)
+    for ax, (title, (table, ece)) in zip(axes[0], panels.items()):
         ax.plot([0, 1], [0, 1], color="grey", ls=":")
         ax.plot(table["confidence"], table["accuracy"], "o-", ms=4)
         for _, row in table.iterrows():
@@ -347,11 +345,11 @@ def reliability_panels(studies: dict[str, tuple[pd.DataFrame, float]]) -> plt.Fi
 
 
 @styled
-def confusion_panels(studies: dict[str, tuple[np.ndarray, np.ndarray]]) -> plt.Figure:
+def confusion_panels(panels: dict[str, tuple[np.ndarray, np.ndarray]]) -> plt.Figure:
     """Row-normalised confusion matrices, one per protocol, each cell its count and share."""
     names = [PRETTY[c].replace(" ", "\n") for c in CLASSES]
-    fig, axes = plt.subplots(1, len(studies), figsize=(3.6 * len(studies), 3.9), squeeze=False)
-    for i, (ax, (title, (y, pred))) in enumerate(zip(axes[0], studies.items())):
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.9), squeeze=False)
+    for i, (ax, (title, (y, pred))) in enumerate(zip(axes[0], panels.items())):
         cm = confusion_matrix(y, pred, labels=range(len(CLASSES)))
         share = cm / np.maximum(cm.sum(1, keepdims=True), 1)
         text = np.array([[f"{n}\n{100 * r:.0f}%" for n, r in zip(cr, rr)] for cr, rr in zip(cm, share)])

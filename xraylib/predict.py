@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from . import data as xdata
-from . import evaluate
+from . import metrics
 from .config import CLASSES, PROFILE_ENV, Profile, cache_dir, get_profile, project_root
 
 SHIPPED_PROFILE = "authors"
@@ -31,7 +31,7 @@ class Network:
     shipped: bool  # the repository's copy, used because the cache holds no run of `requested`
     requested: str
     seed: int | None
-    accuracy: evaluate.Estimate | None  # on its initial test set
+    accuracy: metrics.Estimate | None  # on its initial test set
     n_test: int | None
 
     def as_dict(self) -> dict:
@@ -70,7 +70,7 @@ def _describe(model, meta: dict, path: Path, shipped: bool, requested: str) -> N
         stored["train_seed"] if stored.get("train_seed") is not None else stored.get("seed"))
     try:
         arrays = runs.read_arrays(path, ("y_true", "y_prob"))
-        accuracy, n_test = evaluate.accuracy(arrays["y_true"], arrays["y_prob"]), len(arrays["y_true"])
+        accuracy, n_test = metrics.accuracy(arrays["y_true"], arrays["y_prob"]), len(arrays["y_true"])
     except runs.RunDamaged:
         accuracy, n_test = None, meta.get("n_test")
     return Network(model, profile, path, shipped, requested, seed, accuracy, n_test)
@@ -132,7 +132,7 @@ class FolderResult:
             rows.append({"origin": xdata.DATASET_NAMES.get(name, name),
                          "true class": "/".join(CLASS_NAMES[c] for c in r["labels_present"]),
                          "images": r["n"], "right": r["right"],
-                         "accuracy": evaluate.Estimate(**r["accuracy"]),
+                         "accuracy": metrics.Estimate(**r["accuracy"]),
                          **{f"called {CLASS_NAMES[c]}": int(called[c]) for c in CLASSES}})
         return pd.DataFrame(rows).set_index("origin")
 
@@ -140,11 +140,11 @@ class FolderResult:
 def _report(part: pd.DataFrame) -> dict:
     y = xdata.labels_of(part)
     prob = part[[f"p_{c}" for c in CLASSES]].to_numpy()
-    s = evaluate.summary(y, prob)
-    rates = evaluate.per_class_estimates(y, prob.argmax(1))
+    s = metrics.summary(y, prob)
+    rates = metrics.per_class_estimates(y, prob.argmax(1))
     present = [c for c in CLASSES if c in set(part["label"])]  # matrix rows match its columns
     return {"n": s["n"], "right": int((prob.argmax(1) == y).sum()),
-            "accuracy": evaluate.accuracy(y, prob).as_dict(),
+            "accuracy": metrics.accuracy(y, prob).as_dict(),
             "confusion_matrix": s["confusion_matrix"], "labels_present": present,
             "sensitivity": {c: rates.loc[c, "sensitivity"].as_dict() for c in present},
             "specificity": {c: rates.loc[c, "specificity"].as_dict() for c in CLASSES}}
@@ -197,9 +197,9 @@ def evaluate_folder(root: str | Path, model, profile: Profile) -> FolderResult:
         shown = "".join(f"\n  {e}" for e in errors[:20])
         raise xdata.DataError(f"{root}: none of the {len(df)} listed images could be "
                               f"read{shown}")
-    from .train import predict
+    from .train import predict_proba
 
-    prob = predict(model, xdata.to_model_input(gray))
+    prob = predict_proba(model, xdata.to_model_input(gray))
     return FolderResult(predictions_table(df.iloc[ok][["file", "label", "dataset"]], prob), errors)
 
 
@@ -209,10 +209,10 @@ def format_report(report: dict) -> str:
     for name, r in report.items():
         if name == "unreadable":
             continue
-        acc = evaluate.Estimate(**r["accuracy"])
+        acc = metrics.Estimate(**r["accuracy"])
         lines.append(f"== {name}: {r['n']} images, accuracy {acc.text(unit='%')}")
         for c in r["labels_present"]:
-            lines.append(f"   {c}: sensitivity {evaluate.Estimate(**r['sensitivity'][c]).text(unit='%')}")
+            lines.append(f"   {c}: sensitivity {metrics.Estimate(**r['sensitivity'][c]).text(unit='%')}")
         cm = pd.DataFrame(r["confusion_matrix"], index=[f"true {c}" for c in CLASSES],
                           columns=[f"pred {c}" for c in CLASSES])
         cm = cm.loc[[f"true {c}" for c in r["labels_present"]]]
@@ -246,10 +246,10 @@ def predict_files(paths: list[str], model, profile: Profile, out_dir: str | Path
     heat map that cannot be written is one more error, never the loss of the table."""
     out = check_out_dir(out_dir) if out_dir is not None else None
     gray, ok, errors = decode_many(paths, profile.image_size)
-    from .train import predict
+    from .train import predict_proba
 
     x = xdata.to_model_input(gray)
-    prob = predict(model, x)
+    prob = predict_proba(model, x)
     table = predictions_table(pd.DataFrame({"file": [paths[i] for i in ok]}),
                               prob.astype(np.float64).round(4))  # float32 would print 0.3260000050
     if out is not None and len(ok):

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import evaluate, ladder, paper, record
-from .config import project_root
+from . import ladder_record, ladder_tables, metrics, paper, record, shortcuts, wording
+from .config import CLASS_NAMES, project_root
+
+BASELINE_TITLE = "logistic regression on 32x32 thumbnails"
+"""The thumbnail baseline's row in the headline table."""
 
 REFERENCE_SEED = 2020
 """The profiles' own seed: each protocol's one full study shown with its test-sampling interval."""
@@ -19,13 +22,13 @@ REFERENCE_SEED = 2020
 
 @dataclass
 class Protocol:
-    """One training protocol: one full study (initial procedure and five folds) and its seeds."""
+    """One training protocol: one full record (initial procedure and five folds) and its seeds."""
 
     key: str
     title: str
-    study: record.Record
-    study_where: str
-    seeds: ladder.LadderRecord | None
+    record: record.Record
+    record_where: str
+    seeds: ladder_record.LadderRecord | None
     seeds_rung: str
     seeds_where: str
 
@@ -36,19 +39,19 @@ class Protocol:
         if measure == "initial":
             m = self.seeds.members
             return m[(m["rung"] == self.seeds_rung) & (m["procedure"] == "initial")].set_index("seed")["accuracy"]
-        table = ladder.cv_table(self.seeds)
+        table = ladder_tables.cv_table(self.seeds)
         return table[table["rung"] == self.seeds_rung].set_index("seed")["pooled accuracy"]
 
 
 def _records() -> dict:
     folder = project_root() / "records"
     return {"cpu": record.read_record(folder / "paper-profile.json"),
-            "ladder": ladder.read_ladder(folder / "ladder.json"),
-            "quick": ladder.read_ladder(folder / "quick-seeds.json")}
+            "ladder": ladder_record.read_ladder(folder / "ladder.json"),
+            "quick": ladder_record.read_ladder(folder / "quick-seeds.json")}
 
 
-def recorded(quick_study: record.Record | None = None) -> dict[str, Protocol]:
-    """The paper's text, the authors' code and (given its study) the quick preview."""
+def recorded(quick_record: record.Record | None = None) -> dict[str, Protocol]:
+    """The paper's text, the authors' code and (given its record) the quick preview."""
     r = _records()
     gpu = f"Keras on JAX, GPU ({r['ladder'].machine['device']})"
     out = {
@@ -56,33 +59,14 @@ def recorded(quick_study: record.Record | None = None) -> dict[str, Protocol]:
                           f"TensorFlow, CPU ({r['cpu'].meta['machine']['processor']})",
                           r["ladder"], "paper", gpu),
         "authors": Protocol("authors", "the authors' code",
-                            ladder.seed_record(r["ladder"], "authors", REFERENCE_SEED), gpu,
+                            ladder_record.seed_record(r["ladder"], "authors", REFERENCE_SEED), gpu,
                             r["ladder"], "authors", gpu),
     }
-    if quick_study is not None:
-        out["quick"] = Protocol("quick", "the quick preview (96 px, 5 epochs)", quick_study,
+    if quick_record is not None:
+        out["quick"] = Protocol("quick", "the quick preview (96 px, 5 epochs)", quick_record,
                                 "TensorFlow, CPU (pinned runs)", r["quick"], "quick",
                                 f"TensorFlow, CPU ({r['quick'].machine['processor']})")
     return out
-
-
-def for_book(study=None) -> tuple[dict[str, Protocol], record.Record]:
-    """What every summary page shows: the two records, the quick preview (its pinned runs), this
-    build's own runs when it built another profile, and the thumbnail baseline on the same splits.
-    `study`: the book's Study (default: the profile $XRAYLIB_PROFILE names, on the default data)."""
-    from . import baseline  # loading runs needs the Keras backend; reading records does not
-    from .study import Study
-
-    def one(s):
-        return record.from_runs(s.profile.name, s.initial_run(), s.cross_validate().runs)
-
-    built = study if isinstance(study, Study) else Study(study)
-    out = recorded(one(built if built.profile.name == "quick" else Study("quick", built.data)))
-    if built.profile.name != "quick":
-        out["built"] = Protocol("built", f"this build ({built.profile.name} profile)", one(built),
-                                "TensorFlow, this machine", None, built.profile.name, "")
-    thumbs = baseline.study(built.comp, built.initial_split, built.folds)
-    return out, thumbs
 
 
 def headline(protocols: dict[str, Protocol], baseline: record.Record | None = None) -> pd.DataFrame:
@@ -95,8 +79,8 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
     rows = [{"protocol": "reported by the paper", "initial": paper.INITIAL_ACCURACY / 100,
              "cv": paper.CV_MEAN_ACCURACY / 100}]
     for p in protocols.values():
-        row = {"protocol": p.title, "initial": evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob),
-               "cv": evaluate.accuracy(*p.study.pooled()), "study trained with": p.study_where,
+        row = {"protocol": p.title, "initial": metrics.accuracy(p.record.initial.y_true, p.record.initial.y_prob),
+               "cv": metrics.accuracy(*p.record.pooled()), "study trained with": p.record_where,
                "seeds trained with": p.seeds_where}
         for measure in ("initial", "cv"):
             seeds = p.seed_accuracies(measure) / 100
@@ -106,9 +90,9 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
             row[f"{measure} seed range"] = (float(seeds.min()), float(seeds.max())) if len(seeds) else None
         rows.append(row)
     if baseline is not None:
-        rows.append({"protocol": "logistic regression on 32x32 thumbnails",
-                     "initial": evaluate.accuracy(baseline.initial.y_true, baseline.initial.y_prob),
-                     "cv": evaluate.accuracy(*baseline.pooled()),
+        rows.append({"protocol": BASELINE_TITLE,
+                     "initial": metrics.accuracy(baseline.initial.y_true, baseline.initial.y_prob),
+                     "cv": metrics.accuracy(*baseline.pooled()),
                      "study trained with": "scikit-learn (deterministic)"})
     return pd.DataFrame(rows).set_index("protocol")
 
@@ -116,7 +100,7 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
 def headline_text(table: pd.DataFrame) -> pd.DataFrame:
     """The headline as a reader's table: percent, intervals and seed spreads in words."""
     def one(v):
-        if isinstance(v, evaluate.Estimate):
+        if isinstance(v, metrics.Estimate):
             return v.text(unit="%")
         return f"{100 * v:g}%" if isinstance(v, float) and not np.isnan(v) else ""
 
@@ -142,8 +126,8 @@ _COUNT = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", 
 
 def provenance(protocols: dict[str, Protocol]) -> str:
     """Which backend and machine trained each protocol's study and seeds, as one sentence."""
-    parts = [f"{p.title}, study and seeds with {p.study_where}" if p.study_where == p.seeds_where
-             else f"{p.title}, the study with {p.study_where} and the seeds with {p.seeds_where}"
+    parts = [f"{p.title}, study and seeds with {p.record_where}" if p.record_where == p.seeds_where
+             else f"{p.title}, the study with {p.record_where} and the seeds with {p.seeds_where}"
              for p in protocols.values()]
     return "Trained with: " + "; ".join(parts) + "."
 
@@ -164,8 +148,8 @@ def separated(table: pd.DataFrame, better: str, worse: str, measure: str = "init
 
 # The Results chapter's tables: every protocol through the same analysis.
 
-def _studies(protocols: dict[str, Protocol]) -> dict[str, record.Record]:
-    return {p.title: p.study for p in protocols.values()}
+def _by_title(protocols: dict[str, Protocol]) -> dict[str, record.Record]:
+    return {p.title: p.record for p in protocols.values()}
 
 
 def results_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
@@ -177,12 +161,12 @@ def results_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
              "CV accuracy, mean of folds": paper.CV_MEAN_ACCURACY / 100,
              "CV accuracy, SD of folds": paper.TABLE2["accuracy"].std(ddof=1) / 100,
              "CV macro F1, mean of folds": paper.CV_MEAN_F1 / 100}]
-    for title, study in _studies(protocols).items():
-        folds = study.table()
+    for title, rec in _by_title(protocols).items():
+        folds = rec.table()
         rows.append({"protocol": title,
-                     "initial accuracy": evaluate.accuracy(study.initial.y_true, study.initial.y_prob),
-                     "initial macro F1": evaluate.macro_f1_estimate(study.initial.y_true, study.initial.y_prob),
-                     "CV accuracy, pooled": evaluate.accuracy(*study.pooled()),
+                     "initial accuracy": metrics.accuracy(rec.initial.y_true, rec.initial.y_prob),
+                     "initial macro F1": metrics.macro_f1_estimate(rec.initial.y_true, rec.initial.y_prob),
+                     "CV accuracy, pooled": metrics.accuracy(*rec.pooled()),
                      "CV accuracy, mean of folds": folds.loc["mean", "accuracy"] / 100,
                      "CV accuracy, SD of folds": folds.loc["SD", "accuracy"] / 100,
                      "CV macro F1, mean of folds": folds.loc["mean", "f1"] / 100})
@@ -194,13 +178,13 @@ def uncertainty_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
     95% test-sampling interval, the SD over its five folds, and the SD over recorded seeds."""
     rows = []
     for p in protocols.values():
-        acc = evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob)
+        acc = metrics.accuracy(p.record.initial.y_true, p.record.initial.y_prob)
         init_seeds, cv_seeds = p.seed_accuracies("initial"), p.seed_accuracies("cv")
         rows.append({"protocol": p.title,
                      "initial: half-width of the 95% interval": 100 * (acc.high - acc.low) / 2,
                      "initial: SD over seeds": init_seeds.std(ddof=1) if len(init_seeds) > 1 else np.nan,
                      "seeds (initial)": len(init_seeds),
-                     "CV: SD over folds": p.study.table().loc["SD", "accuracy"],
+                     "CV: SD over folds": p.record.table().loc["SD", "accuracy"],
                      "CV: SD over seeds (pooled)": cv_seeds.std(ddof=1) if len(cv_seeds) > 1 else np.nan,
                      "seeds (CV)": len(cv_seeds)})
     return pd.DataFrame(rows).set_index("protocol")
@@ -208,12 +192,10 @@ def uncertainty_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
 
 def per_class(protocols: dict[str, Protocol]) -> pd.DataFrame:
     """Sensitivity, specificity, PPV and NPV per class on each study's pooled out-of-fold predictions."""
-    from .config import CLASS_NAMES
-
     parts = {}
-    for title, study in _studies(protocols).items():
-        y, prob = study.pooled()
-        est = evaluate.per_class_estimates(y, prob.argmax(1))
+    for title, rec in _by_title(protocols).items():
+        y, prob = rec.pooled()
+        est = metrics.per_class_estimates(y, prob.argmax(1))
         parts[title] = est.rename(index=CLASS_NAMES)
     return pd.concat(parts, names=["protocol", "class"])
 
@@ -223,12 +205,12 @@ def against_baseline(protocols: dict[str, Protocol], baseline: record.Record) ->
     the paired accuracy difference (bootstrap interval) and the exact McNemar test."""
     y_b, p_b = baseline.pooled()
     rows = []
-    for title, study in _studies(protocols).items():
-        y, prob = study.pooled()
+    for title, rec in _by_title(protocols).items():
+        y, prob = rec.pooled()
         if not np.array_equal(y, y_b):  # same splits, same fold order: the labels line up exactly
             raise ValueError(f"{title}: its folds' test images are not the baseline's")
-        test = evaluate.mcnemar(y, prob.argmax(1), p_b.argmax(1))
-        rows.append({"protocol": title, "accuracy minus the baseline's": evaluate.paired_difference(y, prob, p_b),
+        test = metrics.mcnemar(y, prob.argmax(1), p_b.argmax(1))
+        rows.append({"protocol": title, "accuracy minus the baseline's": metrics.paired_difference(y, prob, p_b),
                      "images only the network gets right": test["a_only_right"],
                      "images only the baseline gets right": test["b_only_right"],
                      "McNemar p": test["p_value"]})
@@ -240,10 +222,93 @@ def initial_table(protocols: dict[str, Protocol]) -> pd.DataFrame:
     (bootstrap), macro precision and recall (fractions)."""
     rows = [{"protocol": "reported by the paper", "accuracy": paper.INITIAL_ACCURACY / 100,
              "macro F1": paper.INITIAL_F1 / 100, "macro precision": np.nan, "macro recall": np.nan}]
-    for title, study in _studies(protocols).items():
-        y, prob = study.initial.y_true, study.initial.y_prob
-        s = evaluate.summary(y, prob)
-        rows.append({"protocol": title, "accuracy": evaluate.accuracy(y, prob),
-                     "macro F1": evaluate.macro_f1_estimate(y, prob),
+    for title, rec in _by_title(protocols).items():
+        y, prob = rec.initial.y_true, rec.initial.y_prob
+        s = metrics.summary(y, prob)
+        rows.append({"protocol": title, "accuracy": metrics.accuracy(y, prob),
+                     "macro F1": metrics.macro_f1_estimate(y, prob),
                      "macro precision": s["precision_macro"], "macro recall": s["recall_macro"]})
     return pd.DataFrame(rows).set_index("protocol")
+
+
+# The opening page's and the Conclusions' numbers: the same protocols, quoted in prose.
+
+ORIGIN_NIH = "adult normals (NIH ChestX-ray14)"
+ORIGIN_KERMANY = "children, same hospital (Kermany test split)"
+ORIGIN_HANNOVER = "COVID-19, adults (Hannover Medical School)"
+ORIGIN_COHEN = "viral pneumonia, adults (Cohen et al. collection)"
+
+
+def _text_and_code(protocols: dict[str, Protocol]) -> tuple[str, str]:
+    return protocols["paper"].title, protocols["authors"].title
+
+
+def opening_values(protocols: dict[str, Protocol], table: pd.DataFrame, external: pd.DataFrame) -> dict:
+    """The opening page: both protocols over seeds beside the paper, the baseline, and the examined
+    network on the external normals and children (`external`: its FolderResult.origins())."""
+    text, code_ = _text_and_code(protocols)
+    nih = external.loc[ORIGIN_NIH]
+    return {"provenance": provenance(protocols), "paper_init": f"{paper.INITIAL_ACCURACY:g}%",
+            "paper_cv": f"{paper.CV_MEAN_ACCURACY:g}%", "text_init": over_seeds(table, text, "initial"),
+            "text_cv": over_seeds(table, text, "cv"), "code_init": over_seeds(table, code_, "initial"),
+            "code_cv": over_seeds(table, code_, "cv"),
+            "code_vs_text": "every seed of the code's protocol scored above every seed of the text's"
+            if separated(table, code_, text) and separated(table, code_, text, "cv")
+            else "the seeds of the two protocols overlap",
+            "base_cv": table.loc[BASELINE_TITLE, "cv"].text(unit="%"),
+            "nih_right": f"{nih['right']} of {nih['images']}", "nih_covid": str(nih["called COVID-19"]),
+            "nih_viral": str(nih["called viral pneumonia"]),
+            "kermany_acc": external.loc[ORIGIN_KERMANY, "accuracy"].text(unit="%")}
+
+
+def conclusions_values(protocols: dict[str, Protocol], table: pd.DataFrame, ladder: ladder_record.LadderRecord,
+                       cues: dict[str, metrics.Estimate], authors_accuracy: metrics.Estimate,
+                       external: pd.DataFrame) -> dict:
+    """The Conclusions: both protocols over seeds, the fold spread against the paper's, the ladder's
+    telling rungs, the baseline and the cues (`cues`: accuracy per shortcuts.CUES name), the examined
+    network's internal accuracy and its external origins."""
+    text, code_ = _text_and_code(protocols)
+    rungs = ladder_tables.rung_table(ladder)
+    pct = lambda r: f"{rungs.loc[r, 'accuracy mean']:.1f}%"  # noqa: E731
+    steps = ladder.groups["steps_per_epoch"].astype(int)
+    nih, cohen = external.loc[ORIGIN_NIH], external.loc[ORIGIN_COHEN]
+    border, jpeg = shortcuts.CUES
+    return {"c_text_init": over_seeds(table, text, "initial"), "c_text_cv": over_seeds(table, text, "cv"),
+            "c_code_init": over_seeds(table, code_, "initial"), "c_code_cv": over_seeds(table, code_, "cv"),
+            "c_paper_init": f"{paper.INITIAL_ACCURACY:g}%", "c_paper_cv": f"{paper.CV_MEAN_ACCURACY:g}%",
+            "c_fold_sd": f"{protocols['authors'].record.table().loc['SD', 'accuracy']:.2f}",
+            "c_paper_fold_sd": f"{paper.TABLE2['accuracy'].std(ddof=1):.2f}",
+            "c_prate": pct("paper+rate"), "c_psched": pct("paper-schedule"), "c_b32": pct("authors-b32"),
+            "c_b32_collapsed": wording.seeds_phrase(int(rungs.loc["authors-b32", "collapsed"]),
+                                                    int(rungs.loc["authors-b32", "seeds"])),
+            "c_base_cv": table.loc[BASELINE_TITLE, "cv"].text(unit="%"),
+            "c_border": cues[border].text(unit="%"), "c_jpeg": cues[jpeg].text(unit="%"),
+            "c_quick_cv": table.loc[protocols["quick"].title, "cv"].text(unit="%"),
+            "c_steps_ratio": f"{steps['initial-dropout-0.25'] / steps['initial-batch-32']:.1f}",
+            "c_authors_cpu": authors_accuracy.text(unit="%"),
+            "c_nih": f"{nih['right']} of {nih['images']}", "c_nih_covid": str(nih["called COVID-19"]),
+            "c_han": external.loc[ORIGIN_HANNOVER, "accuracy"].text(unit="%"),
+            "c_cohen": f"{cohen['right']} of {cohen['images']}",
+            "c_kermany": external.loc[ORIGIN_KERMANY, "accuracy"].text(unit="%")}
+
+
+def results_values(protocols: dict[str, Protocol], results: pd.DataFrame, uncertainty: pd.DataFrame) -> dict:
+    """The Results chapter's prose: the paper's numbers, both protocols' one run (results_table),
+    and how the interval, the seeds and the folds compare as sizes of uncertainty (uncertainty_table)."""
+    text, code_ = _text_and_code(protocols)
+    half = uncertainty["initial: half-width of the 95% interval"]
+    seed_sd, fold_sd = uncertainty["initial: SD over seeds"], uncertainty["CV: SD over folds"]
+    wider = uncertainty[seed_sd > half]
+    return {"r_paper_init": f"{paper.INITIAL_ACCURACY:g}%", "r_paper_cv": f"{paper.CV_MEAN_ACCURACY:g}%",
+            "r_paper_f1": f"{paper.CV_MEAN_F1:g}%", "r_paper_f1_table": f"{paper.CV_MEAN_F1_TABLE:g}",
+            "r_text_init": results.loc[text, "initial accuracy"].text(unit="%"),
+            "r_text_cv": results.loc[text, "CV accuracy, pooled"].text(unit="%"),
+            "r_code_init": results.loc[code_, "initial accuracy"].text(unit="%"),
+            "r_code_cv": results.loc[code_, "CV accuracy, pooled"].text(unit="%"),
+            "r_code_folds": f"{100 * results.loc[code_, 'CV accuracy, mean of folds']:.2f}%",
+            "r_code_f1": f"{100 * results.loc[code_, 'CV macro F1, mean of folds']:.2f}%",
+            "r_half_lo": f"{half.min():.1f}", "r_half_hi": f"{half.max():.1f}",
+            "r_seed_wider": ", ".join(wider.index) if len(wider) else "none",
+            "r_text_seed_sd": f"{seed_sd[text]:.1f}", "r_text_fold_sd": f"{fold_sd[text]:.1f}",
+            "r_code_seed_sd": f"{seed_sd[code_]:.1f}", "r_code_fold_sd": f"{fold_sd[code_]:.1f}",
+            "r_text_ratio": f"{min(seed_sd[text], fold_sd[text]) / half[text]:.1f}"}

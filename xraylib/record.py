@@ -3,60 +3,18 @@
 The paper profile takes hours on a CPU, so the quick book never retrains it. `xraylib record`
 writes, from the run store, each run's test predictions, training history and wall time (no
 images, no weights); chapters 4 and 5 read the file and compute every number from those predictions.
+This module reads records and loads without Keras; xraylib.pinning writes them.
 """
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import cv, evaluate
-from .config import Profile, project_root
-
-
-def build_record(profile: Profile, data: str | None = None, note: str = "") -> dict:
-    """Every stored run of the initial procedure and the folds, and the names of those missing."""
-    from .backend import versions
-    from .bench import cpu_info
-    from .study import Study, stored_run
-
-    study = Study(profile, data)
-    comp = study.comp
-    planned = [("initial", study.initial_split)] + [(f"cv-{split.name}", split) for split in study.folds]
-    runs, missing = {}, []
-    for name, split in planned:
-        run = stored_run(name, profile, comp, split, with_model=False)
-        if run is None:
-            missing.append(name)
-            continue
-        runs[name] = {
-            "train_seconds": run.meta.get("train_seconds"),
-            "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
-            "test_index": run.test_index.tolist(), "y_true": run.y_true.tolist(),
-            "y_prob": np.round(run.y_prob, 6).tolist(),
-            "history": run.history.to_dict(orient="list")}  # already tidy
-    if not runs:
-        raise FileNotFoundError(
-            f"no stored run of profile '{profile.name}' for this data: train them first with "
-            f"`xraylib train --profile {profile.name}` and `xraylib cv --profile {profile.name}`")
-    return {"profile": profile.name, "settings": profile.as_dict(), "note": note,
-            "recorded_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime()),
-            "commit": _commit(), "images": len(comp),
-            "machine": {**cpu_info(), **versions()},
-            "runs": runs, "missing": missing}
-
-
-def _commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=project_root(),
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+from . import cv, metrics
 
 
 @dataclass
@@ -90,10 +48,10 @@ class Record:
                 np.concatenate([f.y_prob for f in self.folds]))
 
     def summary(self) -> dict:
-        """evaluate.summary of the initial run and of the pooled folds (None where not recorded)."""
-        return {"initial": evaluate.summary(self.initial.y_true, self.initial.y_prob)
+        """metrics.summary of the initial run and of the pooled folds (None where not recorded)."""
+        return {"initial": metrics.summary(self.initial.y_true, self.initial.y_prob)
                 if self.initial else None,
-                "cv": evaluate.summary(*self.pooled()) if self.folds else None}
+                "cv": metrics.summary(*self.pooled()) if self.folds else None}
 
 
 def from_runs(profile: str, initial, folds: list, meta: dict | None = None) -> Record:
@@ -177,45 +135,3 @@ def format_record(record: Record) -> str:
 EXAMINED = "authors"
 """The profile whose 200 px initial network the saliency chapter, the opening page and the
 Conclusions examine: the protocol that reproduces the paper."""
-
-
-def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
-    """Train (or load) every run the chapters read, and keep them in records/runs.
-
-    Why: trained weights differ from CPU to CPU, so the book's text outputs (what nbval compares)
-    come from these pinned runs on every machine (runs.find_run): every run of the built profile,
-    and the initial run of EXAMINED. Stale pinned runs of those profiles are removed, so the
-    folder holds exactly the book's runs.
-    """
-    from . import audit
-    from .study import Study
-
-    study = Study(profile, data)
-    book_runs = [study.initial_run(), *study.cross_validate().runs, audit.lungs_removed(study)["blanked_run"],
-                 audit.image_level_run(study)[0], audit.jpeg_mitigation(study)[0],
-                 Study(EXAMINED, study.data).initial_run()]
-    return pin(book_runs, {profile.name, EXAMINED})
-
-
-def pin(book_runs: list, names: set[str]) -> list[Path]:
-    """Copy each intact stored run into records/runs and remove the pinned runs of the profiles
-    `names` that are not among them: the folder then holds exactly these runs of those profiles."""
-    import shutil
-
-    from . import runs
-
-    target = runs.pinned_dir()
-    target.mkdir(parents=True, exist_ok=True)
-    kept = []
-    for run in book_runs:
-        if run.path is None or runs.check_run(run.path) is not None:
-            continue
-        if run.path.parent.resolve() != target.resolve():
-            shutil.rmtree(target / run.path.name, ignore_errors=True)
-            shutil.copytree(run.path, target / run.path.name)
-        kept.append(target / run.path.name)
-    for name in names:
-        for stale in target.glob(f"*-{name}-*"):
-            if stale.is_dir() and stale not in kept:
-                shutil.rmtree(stale)
-    return kept

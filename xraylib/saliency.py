@@ -20,6 +20,7 @@ from scipy.stats import ConstantInputWarning, spearmanr
 
 from . import regions
 from .backend import input_gradients, keras, to_numpy
+from .config import CLASS_NAMES, CLASSES
 
 SMOOTHGRAD_NOISE = 0.15
 """SmoothGrad noise std as a fraction of each image's value range (Smilkov et al. 2017: 10-20%)."""
@@ -347,3 +348,31 @@ def overlay(gray: np.ndarray, saliency_map: np.ndarray, cmap: str = "inferno",
     colored = matplotlib.colormaps[cmap](heat)[..., :3]
     rgb = (1 - alpha) * np.repeat(gray[..., None], 3, axis=-1) + alpha * colored
     return np.clip(np.round(rgb * 255), 0, 255).astype(np.uint8)
+
+
+REGION_COLUMNS = {"lung_share": "lung box (%)", "border_share": "border (%)", "corner_share": "corners (%)"}
+
+
+def region_table(model: keras.Model, x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
+                 images: int = 60) -> tuple[dict, pd.DataFrame]:
+    """Where each method puts its weight, per true class, on about `images` test images (every
+    n-th), beside a map spread evenly; and the regions' bounds and shares the prose quotes."""
+    sub = np.arange(0, len(x), max(1, len(x) // images))
+    parts = []
+    for name in METHODS:
+        shares = region_shares(compute(name, model, x[sub], y_pred[sub]))
+        shares["class"] = [CLASS_NAMES[CLASSES[k]] for k in y_true[sub]]
+        shares["method"] = METHOD_NAMES[name]
+        parts.append(shares)
+    shares = pd.concat(parts)
+    area = region_shares(np.ones((1,) + x.shape[1:3], np.float32)).iloc[0]
+    table = (100 * shares.groupby(["method", "class"], sort=False)[list(REGION_COLUMNS)].mean()).round(1)
+    table.loc[("a map spread evenly", ""), :] = [round(100 * area[f"{r}_area"], 1)
+                                                 for r in ("lung", "border", "corner")]
+    mean = lambda method, col: f"{100 * shares[shares['method'] == METHOD_NAMES[method]][col].mean():.0f}%"  # noqa: E731
+    t, b, left, right = regions.LUNG_BOX
+    values = {"box_rows": f"{100 * t:.0f}-{100 * b:.0f}%", "box_cols": f"{100 * left:.0f}-{100 * right:.0f}%",
+              "border_pct": f"{100 * regions.BORDER:.0f}%", "lung_area": f"{100 * area['lung_area']:.0f}%",
+              "vanilla_lung": mean("vanilla", "lung_share"), "vanilla_border": mean("vanilla", "border_share"),
+              "border_area": f"{100 * area['border_area']:.0f}%", "cam_lung": mean("gradcam", "lung_share")}
+    return values, table.rename(columns=REGION_COLUMNS)

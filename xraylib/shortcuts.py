@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from . import data as xdata
 from . import regions
 from .baseline import linear_cv
 from .splits import Split
@@ -207,8 +208,6 @@ CUES = ("border only (32x32 frame)", "JPEG block statistics")
 
 def cue_predictions(comp: pd.DataFrame, splits: list[Split]) -> dict[str, np.ndarray]:
     """Out-of-fold probabilities of each cue-only classifier (CUES) in the CNN's own folds."""
-    from . import data as xdata
-
     gray256 = xdata.load_gray(list(comp["path"]), 256)
     y = xdata.labels_of(comp)
     features = dict(zip(CUES, (border_features(gray256), jpeg_features(gray256))))

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluate
+from . import metrics
 from .config import CLASS_NAMES, CLASSES, project_root
 
 ORIGIN_NAMES = {
@@ -130,7 +130,7 @@ def internal(record: StressRecord, arm: str = "protocol") -> pd.DataFrame:
         pred = prob.argmax(1)
         row = {"seed": net["seed"], "accuracy": _accuracy(y, prob),
                **{f"sensitivity {c}": float((pred[y == k] == k).mean()) for k, c in enumerate(CLASSES)},
-               "calibration error": evaluate.expected_calibration_error(y, prob)}
+               "calibration error": metrics.expected_calibration_error(y, prob)}
         if "blanked_test" in net:
             row["lungs blanked at test"] = _accuracy(y, np.asarray(net["blanked_test"]))
         rows.append(row)

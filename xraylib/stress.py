@@ -103,7 +103,7 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
     lungs-blanked test and the saliency shares. Trains nothing; a missing run is left out."""
     from .config import controls_dir, external_dir
     from .study import Study, stored_run
-    from .train import predict as model_predict
+    from .train import predict_proba as model_predict
 
     base = _profile(profile)
     study = Study(base, data)
@@ -150,10 +150,9 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
 def write_record(record: dict, out: str | Path) -> None:
     """The record as compact JSON with where and when it was made."""
     from .backend import versions
-    from .bench import cpu_info
-    from .record import _commit
+    from .provenance import commit, cpu_info
 
-    record = {**record, "machine": {**cpu_info(), **versions()}, "commit": _commit(),
+    record = {**record, "machine": {**cpu_info(), **versions()}, "commit": commit(),
               "written_utc": time.strftime("%Y-%m-%d %H:%M", time.gmtime())}
     Path(out).write_text(json.dumps(record, separators=(",", ":")))
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import cv, runs
 from . import data as xdata
-from . import runs
 from .backend import keras, versions
 from .config import Profile, cache_dir, data_dir, get_profile
 from .splits import Split, cv_splits, initial_split
-from .train import fit_model, log_progress, predict, tidy_history
+from .train import fit_model, log_progress, predict_proba, tidy_history
 
 
 @dataclass
@@ -43,6 +43,37 @@ class Run:
     @property
     def y_pred(self) -> np.ndarray:
         return self.y_prob.argmax(1)
+
+
+@dataclass
+class CrossValidation:
+    """The fold runs, the splits they used, and the composition they index."""
+
+    profile: Profile
+    comp: pd.DataFrame
+    splits: list[Split]
+    runs: list[Run]
+
+    @property
+    def y_true(self) -> np.ndarray:
+        """Out-of-fold labels, in composition order."""
+        return self._pooled("y_true")
+
+    @property
+    def y_prob(self) -> np.ndarray:
+        """Out-of-fold probabilities: each image predicted by the model that never saw it."""
+        return self._pooled("y_prob")
+
+    def _pooled(self, attr: str) -> np.ndarray:
+        out = np.empty((len(self.comp),) + getattr(self.runs[0], attr).shape[1:],
+                       getattr(self.runs[0], attr).dtype)
+        for run in self.runs:
+            out[run.test_index] = getattr(run, attr)
+        return out
+
+    def table(self) -> pd.DataFrame:
+        """Table 2: macro precision, recall, F1 and accuracy (percent) per fold, mean and SD."""
+        return cv.fold_table([(r.y_true, r.y_prob.argmax(1)) for r in self.runs])
 
 
 def data_fingerprint(df: pd.DataFrame) -> str:
@@ -104,7 +135,7 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
     model, history = fit_model(profile, x[split.train], y[split.train], x[split.val], y[split.val],
                                seed=profile.seed if profile.train_seed is None else profile.train_seed,
                                label=f"{name} ({profile.name})")
-    y_prob = predict(model, x[split.test])
+    y_prob = predict_proba(model, x[split.test])
     meta = {"name": name, "profile": profile.as_dict(), "train_seconds": round(time.time() - start, 1),
             "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
             **versions(), "cpu_count": os.cpu_count()}
@@ -148,6 +179,7 @@ class Study:
     def __init__(self, profile: Profile | str | None = None, data: str | Path | None = None):
         self.profile = profile if isinstance(profile, Profile) else get_profile(profile)
         self.data = data_dir(data)
+        self._images: np.ndarray | None = None
 
     def __repr__(self) -> str:
         return f"Study({self.profile.name!r}, {str(self.data)!r})"
@@ -167,10 +199,12 @@ class Study:
         """The five cross-validation folds, grouped by patient."""
         return cv_splits(self.comp, self.profile)
 
-    @functools.cache  # one decode per study is the point
     def images(self) -> np.ndarray:
-        """The composition as model input at the profile's size, decoded once per study."""
-        return xdata.load_images(self.comp, self.profile.image_size)
+        """The composition as model input at the profile's size, decoded once per study (kept on
+        the instance, so the images go when the study goes)."""
+        if self._images is None:
+            self._images = xdata.load_images(self.comp, self.profile.image_size)
+        return self._images
 
     def run(self, name: str, split: Split, images: Callable[[], np.ndarray] | None = None,
             force: bool = False, comp: pd.DataFrame | None = None) -> Run:
@@ -183,9 +217,7 @@ class Study:
         """The paper's initial procedure."""
         return self.run("initial", self.initial_split, force=force)
 
-    def cross_validate(self, force: bool = False):
+    def cross_validate(self, force: bool = False) -> CrossValidation:
         """Every fold, resumed where a run is missing (each fold is stored as soon as it finishes)."""
-        from .cv import CrossValidation
-
         fold_runs = [self.run(f"cv-{split.name}", split, force=force) for split in self.folds]
         return CrossValidation(self.profile, self.comp, self.folds, fold_runs)

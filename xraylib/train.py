@@ -131,7 +131,7 @@ def tidy_history(history: pd.DataFrame) -> pd.DataFrame:
     return history
 
 
-def predict(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def predict_proba(model: keras.Model, x: np.ndarray, batch_size: int = 64) -> np.ndarray:
     """Class probabilities, computed in batches without Keras' progress output."""
     return np.concatenate([to_numpy(model(x[i:i + batch_size], training=False))
                            for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 3))

@@ -10,7 +10,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, norm
-from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, precision_recall_fscore_support
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    confusion_matrix,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 from .config import CLASSES
 
@@ -170,8 +176,6 @@ def macro_f1(y_true: np.ndarray, y_prob: np.ndarray) -> float:
 
 def macro_auc(y_true: np.ndarray, y_prob: np.ndarray) -> float:
     """One-vs-rest macro ROC AUC."""
-    from sklearn.metrics import roc_auc_score
-
     return float(roc_auc_score(y_true, y_prob, multi_class="ovr", average="macro",
                                labels=range(len(CLASSES))))
 

@@ -1,0 +1,212 @@
+"""What the chapter "Why our numbers differ from the paper's" computes, section by section.
+
+Why here: the chapter reads the ablation ladder (records/ladder.json) and the paper profile's CPU
+record; each section is one function returning the values the prose glues (and the table it shows),
+so the chapter's cells only call and display. Loads without Keras.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from . import baseline, ladder, ladder_record, ladder_tables, paper, record, wording
+from . import data as xdata
+from .config import CLASS_NAMES, CLASSES, data_dir, get_profile, project_root
+from .splits import Split, initial_split
+
+
+def header(lad: ladder_record.LadderRecord) -> str:
+    """Where the ladder was trained and imported, and the two profiles at its ends (printed)."""
+    m = lad.machine
+    return "\n".join([f"ladder: {len(lad.members)} trainings on one {m['device']} (Keras {m['keras']} on "
+                      f"{m['backend']} {m['jax']}), recorded at commit {lad.meta['commit']}, imported "
+                      f"{lad.meta['imported_utc']} UTC",
+                      get_profile("paper").describe(), get_profile("authors").describe()])
+
+
+def _pct(value: float) -> str:
+    return f"{value:.1f}%"
+
+
+def headline(cpu: record.Record) -> dict:
+    """The paper's numbers, the CPU record's, how many seeds and rungs, the two learning rates."""
+    s = cpu.summary()
+    return {"paper_init": f"{paper.INITIAL_ACCURACY:g}%", "paper_cv": f"{paper.CV_MEAN_ACCURACY:g}%",
+            "authors_logged": f"{paper.AUTHORS_LOGGED_ACCURACY:g}%",
+            "cpu_init": _pct(100 * s["initial"]["accuracy"]), "cpu_cv": _pct(100 * s["cv"]["accuracy"]),
+            "n_seeds": wording.count_word(len(ladder.SEEDS)), "n_cv_seeds": wording.count_word(len(ladder.CV_SEEDS)),
+            "paper_lr": f"{get_profile('paper').learning_rate:g}",
+            "authors_lr": f"{get_profile('authors').learning_rate:g}", "n_rungs": str(len(ladder.rungs()))}
+
+
+@dataclass
+class TestSet:
+    """The initial procedure's split of the paper composition, and what needs no network on it."""
+
+    y: np.ndarray
+    split: Split
+    baseline_accuracy: float  # the thumbnail baseline (%)
+    majority_accuracy: float  # always the most common class (%)
+
+
+def test_set(lad: ladder_record.LadderRecord, data: str | None = None) -> TestSet:
+    """The ladder's test set rebuilt from the data (it must be the ladder's own), with the thumbnail
+    baseline's and the majority class's accuracy on it."""
+    profile = get_profile("paper")  # the composition and splits do not depend on training settings
+    comp = xdata.composition(profile, data_dir(data))
+    split = initial_split(comp, profile)
+    y = xdata.labels_of(comp)
+    if not (y[split.test] == ladder_tables.true_labels(lad)).all():
+        raise ValueError("the ladder's test images are not this split's: was records/ladder.json made from "
+                         "other data?")
+    prob = baseline.logistic_cv(comp, [split])
+    test = y[split.test]
+    return TestSet(y, split, 100 * float((prob[split.test].argmax(1) == test).mean()),
+                   100 * float((test == np.bincount(test).argmax()).mean()))
+
+
+def test_set_values(lad: ladder_record.LadderRecord, ts: TestSet) -> dict:
+    """The test set's sizes and reference accuracies, and how many trainings lost each class."""
+    lost = ladder_tables.lost_classes(lad)
+    n_initial = int((lad.members["procedure"] == "initial").sum())
+    return {"baseline_acc": _pct(ts.baseline_accuracy), "majority_acc": _pct(ts.majority_accuracy),
+            "seed_list": ", ".join(map(str, ladder.SEEDS)), "n_train": str(len(ts.split.train)),
+            "n_val": str(len(ts.split.val)), "n_test": str(len(ts.split.test)),
+            "collapse": f"{100 * ladder_record.COLLAPSE_RECALL:.0f}%",
+            **{key: wording.seeds_phrase(int(lost[c]), n_initial)
+               for c, key in zip(CLASSES, ("lost_covid", "lost_viral", "lost_normal"))}}
+
+
+def initial_members(lad: ladder_record.LadderRecord) -> pd.DataFrame:
+    """Every initial-procedure training of the ladder, one row each."""
+    return lad.members[lad.members["procedure"] == "initial"]
+
+
+def _seeds(lad: ladder_record.LadderRecord, rung: str, column: str = "accuracy") -> pd.Series:
+    init = initial_members(lad)
+    return init[init["rung"] == rung][column]
+
+
+RUNG_KEYS = {"paper": "paper", "+rate": "rate", "authors": "authors", "paper+rate": "prate",
+             "paper-schedule": "psched", "authors-schedule": "asched", "authors-aug": "aaug"}
+"""The rungs the prose quotes, and the prefix of their glue names."""
+
+
+def rungs(lad: ladder_record.LadderRecord, ts: TestSet) -> tuple[dict, pd.DataFrame]:
+    """Per quoted rung its mean, SD, range and collapses; the rungs before the learning rate
+    together; the paper+rate rung against the paper and the baseline. And the rung table."""
+    rt = ladder_tables.rung_table(lad)
+    order = [r.name for r in ladder.rungs()]
+    cumulative = order[:order.index("authors") + 1]
+    before = cumulative[:cumulative.index("+rate")]
+    values = {}
+    for name, key in RUNG_KEYS.items():
+        values[f"{key}_mean"] = _pct(rt.loc[name, "accuracy mean"])
+        values[f"{key}_sd"] = f"{rt.loc[name, 'SD']:.1f}"
+        values[f"{key}_range"] = f"{rt.loc[name, 'min']:.1f}-{rt.loc[name, 'max']:.1f}%"
+        values[f"{key}_collapsed"] = wording.seeds_phrase(int(rt.loc[name, "collapsed"]), int(rt.loc[name, "seeds"]))
+    base_gap = ts.baseline_accuracy - rt.loc["paper+rate", "accuracy mean"]
+    values.update({
+        "before_lo": _pct(rt.loc[before, "accuracy mean"].min()),
+        "before_hi": _pct(rt.loc[before, "accuracy mean"].max()),
+        "before_best_seed": _pct(rt.loc[before, "max"].max()),
+        "before_collapsed": wording.seeds_phrase(int(rt.loc[before, "collapsed"].sum()),
+                                                 int(rt.loc[before, "seeds"].sum())),
+        "rate_vs_before": "above" if rt.loc["+rate", "min"] > rt.loc[before, "max"].max() else "not above",
+        "prate_vs_paper": f"{rt.loc['paper+rate', 'accuracy mean'] - rt.loc['paper', 'accuracy mean']:.1f}",
+        "prate_vs_paper_init": wording.beside_seeds(paper.INITIAL_ACCURACY, _seeds(lad, "paper+rate")),
+        "base_vs_prate": f"{abs(base_gap):.1f} points {'above' if base_gap > 0 else 'below'}",
+        "base_lesson": "does as well as the network's best protocol here"
+        if ts.baseline_accuracy >= rt.loc["paper+rate", "min"] else "falls short of the network's best protocol"})
+    return values, rt
+
+
+def training(lad: ladder_record.LadderRecord) -> tuple[dict, pd.DataFrame]:
+    """How training ended for the paper's rate, without the schedule and with the larger rate, and
+    the training table as shown (rates formatted)."""
+    tt, rt = ladder_tables.training_table(lad), ladder_tables.rung_table(lad)
+    values = {"paper_last_lr": f"{tt.loc['paper', 'last lr']:.1e}",
+              "psched_lr": f"{tt.loc['paper-schedule', 'last lr']:g}"}
+    for name, key in (("paper", "paper"), ("paper-schedule", "psched"), ("paper+rate", "prate")):
+        values[f"{key}_train"] = _pct(tt.loc[name, "train accuracy"])
+        values[f"{key}_val"] = _pct(tt.loc[name, "best val accuracy"])
+    gap = rt.loc["authors-schedule", "accuracy mean"] - rt.loc["authors", "accuracy mean"]
+    values["asched_verb"] = "lowers" if gap < 0 else "does not lower"
+    low_rate = rt.loc[["paper", "paper-schedule"], "max"].max()
+    values["rate_every_seed"] = ("every seed at the larger rate beats every seed at the smaller"
+                                 if rt.loc["paper+rate", "min"] > low_rate else "the seeds of the two rates overlap")
+    shown = tt.round(1).assign(**{"start lr": tt["start lr"].map("{:g}".format),
+                                  "last lr": tt["last lr"].map("{:.1e}".format)})
+    return values, shown
+
+
+CV_ROWS = {"cvp": "paper rung, GPU ladder", "cva": "authors rung, GPU ladder"}
+
+
+def cross_validation(lad: ladder_record.LadderRecord, cpu: record.Record) -> tuple[dict, pd.DataFrame]:
+    """Both ends through the five folds over seeds, beside the paper's mean and the CPU record."""
+    cvt = ladder_tables.cv_comparison(lad, paper.CV_MEAN_ACCURACY, [(f.y_true, f.y_prob) for f in cpu.folds])
+    values = {}
+    for key, row in CV_ROWS.items():
+        values[f"{key}_mean"] = _pct(cvt.loc[row, "mean of folds"])
+        values[f"{key}_sd"] = f"{cvt.loc[row, 'SD over seeds']:.1f}"
+        values[f"{key}_range"] = f"{cvt.loc[row, 'lowest seed']:.1f}-{cvt.loc[row, 'highest seed']:.1f}%"
+    diff = cvt.loc[CV_ROWS["cva"], "mean of folds"] - paper.CV_MEAN_ACCURACY
+    values["cva_vs_paper"] = f"{abs(diff):.1f} points {'above' if diff > 0 else 'below'}"
+    cvs = ladder_tables.cv_summary(lad)
+    values["cv_collapsed"] = wording.seeds_phrase(int(cvs.loc["paper", "folds_collapsed"]),
+                                                  5 * int(cvs.loc["paper", "seeds"]))
+    return values, cvt
+
+
+def cpu_beside_gpu(lad: ladder_record.LadderRecord, cpu: record.Record, cvt: pd.DataFrame,
+                   authors_file=None) -> tuple[dict, str]:
+    """The CPU runs among the GPU seeds (the paper profile's; the authors' if recorded), and a line
+    on the authors' CPU record: its description, or that there is none."""
+    s = cpu.summary()
+    cpu_cv_mean = cvt.loc["paper profile, CPU record", "mean of folds"]
+    cvp_seeds = ladder_tables.cv_table(lad).query("rung == 'paper'")["mean of folds"]
+    values = {"cpu_init_where": wording.beside_seeds(100 * s["initial"]["accuracy"], _seeds(lad, "paper")),
+              "cpu_cv_mean": _pct(cpu_cv_mean), "cpu_cv_where": wording.beside_seeds(cpu_cv_mean, cvp_seeds)}
+    authors_file = authors_file or project_root() / "records" / "authors-profile.json"
+    arec = record.read_record(authors_file) if authors_file.is_file() else None
+    if arec is None or arec.initial is None:
+        values["cpu_authors"] = ("A CPU training of the authors' protocol was not yet recorded when this page was "
+                                 "built (xraylib record --profile authors adds it here).")
+        return values, (f"no CPU record of the authors' protocol yet ({authors_file.name}): this page shows the "
+                        f"GPU seeds only")
+    a_acc, gpu = 100 * arec.summary()["initial"]["accuracy"], _seeds(lad, "authors")
+    above = "above" if a_acc > max(_seeds(lad, "paper").max(), 100 * s["initial"]["accuracy"]) else "not above"
+    values["cpu_authors"] = (
+        f"The authors' protocol, trained once with TensorFlow on the CPU (xraylib record --profile authors, "
+        f"seed {arec.meta['settings']['seed']}), reached {a_acc:.1f}% on the initial test set: "
+        f"{wording.beside_seeds(a_acc, gpu)}, whose mean is {gpu.mean():.1f}% (SD {gpu.std():.1f}), and {above} "
+        f"every result of the paper's text on this test set, on either machine.")
+    return values, record.describe(arec)
+
+
+def batch_32(lad: ladder_record.LadderRecord, ts: TestSet) -> dict:
+    """The authors' protocol at batch 32: how many seeds answered one class, which, and why batch
+    normalisation's running statistics remember too few steps at that batch."""
+    init = initial_members(lad)
+    b32 = init[init["rung"] == "authors-b32"]
+    one = b32[b32["classes_predicted"] == 1]
+    pred = sorted({int(lad.predictions[("authors-b32", "initial", s)][1].argmax(1)[0]) for s in one["seed"]})
+    stopped = sorted(set(b32["epochs"]))
+    steps_b32 = lad.groups.loc[b32["group"].iloc[0], "steps_per_epoch"]
+    steps_b5 = lad.groups.loc[init[init["rung"] == "authors"]["group"].iloc[0], "steps_per_epoch"]
+    momentum = get_profile("authors").bn_momentum
+    memory = 1 / (1 - momentum)
+    one_class_val = 100 * float(np.isin(ts.y[ts.split.val], pred).mean())
+    return {"b32_one_class": wording.seeds_phrase(len(one), len(b32)),
+            "b32_class": " or ".join(CLASS_NAMES[CLASSES[c]].lower() for c in pred),
+            "b32_mean": _pct(b32["accuracy"].mean()), "b32_train": _pct(b32["train_accuracy"].mean()),
+            "b32_train_range": f"{b32['train_accuracy'].min():.1f}-{b32['train_accuracy'].max():.1f}%",
+            "b32_stopped": str(stopped[0]) if len(stopped) == 1 else f"{stopped[0]} to {stopped[-1]}",
+            "b32_steps": str(int(steps_b32)), "bn_momentum": f"{momentum:g}", "bn_memory": f"{memory:.0f}",
+            "bn_epochs_b32": f"{memory / steps_b32:.0f}", "bn_epochs_b5": f"{memory / steps_b5:.1f}",
+            "b32_val": _pct(one_class_val),
+            "b32_val_low": wording.seeds_phrase(int((b32["best_val_accuracy"] <= one_class_val + 0.05).sum()),
+                                                len(b32))}
