@@ -36,3 +36,13 @@ def test_format_bench_prints_every_path_and_the_projection():
     text = bench.format_bench(RESULT)
     for word in ("naive", "ours", "limit", "1.50x", "0.75x", "140 min"):
         assert word in text
+
+
+def test_rate_cluster_finds_the_settings_that_tie_at_one_rate():
+    import pandas as pd
+
+    levers = pd.DataFrame({"images_per_s": [70.0, 63.5, 58.0, 58.1, 58.0, 58.2, 45.8]},
+                          index=["defaults", "spe", "aug", "aug_spe", "batch32", "threads21", "threads11"])
+    tied = bench.rate_cluster(levers)
+    assert set(tied.index) == {"aug", "aug_spe", "batch32", "threads21"}
+    assert set(bench.rate_cluster(levers, tolerance=0.0).index) == {"aug", "batch32"}

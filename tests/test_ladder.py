@@ -137,7 +137,9 @@ def test_beside_seeds_says_inside_above_or_below_the_range():
         "inside the range of the three GPU seeds (44.6-63.1%)"
     assert ladder.beside_seeds(69.9, [42.9, 56.9]).startswith("above the range of the two")
     assert ladder.beside_seeds(10.0, [42.9, 56.9], what="runs").startswith("below the range of the two runs")
-    assert ladder.beside_seeds(42.9, [42.9, 56.9]).startswith("inside")  # the ends count as inside
+    # a run that is one end of the range is named as that end, not 'inside'
+    assert ladder.beside_seeds(42.9, [42.9, 56.9, 50.0]).startswith("the lowest of the three")
+    assert ladder.beside_seeds(56.9, [42.9, 56.9]).startswith("the highest of the two")
 
 
 def test_lost_classes_counts_trainings_below_the_collapse_recall():
@@ -167,3 +169,22 @@ def test_a_seed_record_of_a_rung_without_folds_has_only_its_initial_run(record):
 def test_a_seed_record_that_was_never_trained_says_which(record):
     with pytest.raises(KeyError, match="'authors' with seed 1999"):
         ladder.seed_record(record, "authors", 1999)
+
+
+def test_rung_difference_is_the_difference_of_seed_means_with_collapses(record):
+    table = ladder.rung_table(record)
+    d = ladder.rung_difference(record, "+dropout", "paper+floor")
+    assert d["points"] == pytest.approx(table.loc["+dropout", "accuracy mean"] - table.loc["paper+floor", "accuracy mean"])
+    assert (d["collapsed"], d["base collapsed"]) == (table.loc["+dropout", "collapsed"], table.loc["paper+floor", "collapsed"])
+    with pytest.raises(KeyError, match="no-such-rung"):
+        ladder.rung_difference(record, "no-such-rung", "paper")
+
+
+def test_fold_sd_by_seed_is_each_seeds_sd_over_its_five_folds(record):
+    sd = ladder.fold_sd_by_seed(record, "authors")
+    assert list(sd.index) == list(ladder.CV_SEEDS)
+    m = record.members
+    folds = m[(m["rung"] == "authors") & (m["seed"] == ladder.CV_SEEDS[1]) & m["procedure"].str.startswith("fold-")]
+    assert len(folds) == 5 and sd.iloc[1] == pytest.approx(folds["accuracy"].std(ddof=1))
+    with pytest.raises(KeyError, match="no cross-validation"):
+        ladder.fold_sd_by_seed(record, "+flip")

@@ -232,3 +232,17 @@ def test_overlay_is_rgb_uint8_and_colors_the_peak_with_the_colormaps_top():
 def test_compute_names_the_methods_when_asked_for_an_unknown_one(toy_model, toy_test):
     with pytest.raises(ValueError, match="vanilla, smoothgrad, integrated_gradients, gradcam"):
         saliency.compute("lime", toy_model, toy_test[0][:1])
+
+
+def test_share_summary_leaves_all_zero_maps_out_of_the_mean_and_counts_them():
+    maps = np.zeros((4, 20, 20), np.float32)
+    maps[0, 8:12, 8:12] = 1.0  # all in the lung box
+    maps[1, 0, 0] = 1.0        # all in a corner
+    maps[3, 8:12, 8:12] = 1.0
+    shares = saliency.region_shares(maps).assign(group=["a", "a", "a", "b"])
+    out = saliency.share_summary(shares, ["group"])
+    assert out.loc["a", "maps"] == 3 and out.loc["a", "all-zero maps"] == 1 and out.loc["a", "maps with mass"] == 2
+    assert out.loc["a", "mean lung share"] == pytest.approx(0.5)  # (1 + 0) / 2: the empty map is not a 0
+    assert out.loc["b", "mean lung share"] == pytest.approx(1.0)
+    with pytest.raises(KeyError, match="no column 'skull_share'"):
+        saliency.share_summary(shares, ["group"], region="skull")

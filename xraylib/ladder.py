@@ -443,9 +443,12 @@ def beside_seeds(value: float, seeds, what: str = "GPU seeds") -> str:
     """Where one number (%) falls among several seeds' numbers, in words true by construction."""
     # Compared as printed (one decimal): a run that is one of the seeds is inside, not a hair below.
     lo, hi, value = (round(float(v), 1) for v in (np.min(seeds), np.max(seeds), value))
-    where = "inside" if lo <= value <= hi else ("above" if value > hi else "below")
     n = len(seeds)
-    return f"{where} the range of the {_NUMBERS[n] if n < len(_NUMBERS) else n} {what} ({lo:.1f}-{hi:.1f}%)"
+    count = _NUMBERS[n] if n < len(_NUMBERS) else n
+    if lo < hi and value in (lo, hi):  # a run that is the lowest seed is not 'inside' their range
+        return f"{'the lowest' if value == lo else 'the highest'} of the {count} {what} ({lo:.1f}-{hi:.1f}%)"
+    where = "inside" if lo <= value <= hi else ("above" if value > hi else "below")
+    return f"{where} the range of the {count} {what} ({lo:.1f}-{hi:.1f}%)"
 
 
 def lost_classes(record: LadderRecord, procedure: str = "initial") -> pd.Series:
@@ -492,3 +495,24 @@ def spread_phrase(value: float, profile_name: str, measure: str = "initial") -> 
     return (f"over {count} training seeds ({where}) this profile averages {seeds.mean():.1f}% "
             f"(SD {seeds.std(ddof=1):.1f}); this run is "
             + beside_seeds(value, seeds.to_numpy(), what="seeds"))
+
+
+def rung_difference(record: LadderRecord, rung: str, base: str) -> dict:
+    """What one rung costs or gains against another: the difference of their seed means (points,
+    rung minus base) and each one's collapsed seeds, so 'changes little' can be checked."""
+    table = rung_table(record)
+    for name in (rung, base):
+        if name not in table.index:
+            raise KeyError(f"rung '{name}' is not in the ladder record: it has {', '.join(table.index)}")
+    return {"points": float(table.loc[rung, "accuracy mean"] - table.loc[base, "accuracy mean"]),
+            "collapsed": int(table.loc[rung, "collapsed"]), "base collapsed": int(table.loc[base, "collapsed"]),
+            "seeds": int(table.loc[rung, "seeds"])}
+
+
+def fold_sd_by_seed(record: LadderRecord, rung: str) -> pd.Series:
+    """The SD (points, ddof 1) of the five folds' accuracies, per cross-validation seed of a rung:
+    how much the folds of one study differ, seed by seed (one seed's spread is an anecdote)."""
+    cv = record.members[record.members["procedure"].str.startswith("fold-") & (record.members["rung"] == rung)]
+    if cv.empty:
+        raise KeyError(f"rung '{rung}' has no cross-validation trainings in the ladder record")
+    return cv.groupby("seed")["accuracy"].std(ddof=1).rename("SD over folds")
