@@ -174,8 +174,9 @@ def test_a_seed_record_that_was_never_trained_says_which(record):
 def test_rung_difference_is_the_difference_of_seed_means_with_collapses(record):
     table = ladder.rung_table(record)
     d = ladder.rung_difference(record, "+dropout", "paper+floor")
-    assert d["points"] == pytest.approx(table.loc["+dropout", "accuracy mean"] - table.loc["paper+floor", "accuracy mean"])
-    assert (d["collapsed"], d["base collapsed"]) == (table.loc["+dropout", "collapsed"], table.loc["paper+floor", "collapsed"])
+    mean, collapsed = table["accuracy mean"], table["collapsed"]
+    assert d["points"] == pytest.approx(mean["+dropout"] - mean["paper+floor"])
+    assert (d["collapsed"], d["base collapsed"]) == (collapsed["+dropout"], collapsed["paper+floor"])
     with pytest.raises(KeyError, match="no-such-rung"):
         ladder.rung_difference(record, "no-such-rung", "paper")
 

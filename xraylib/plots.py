@@ -413,7 +413,8 @@ def image_flow(main: pd.DataFrame, comp: pd.DataFrame, sizes: pd.DataFrame,
     pool = (f"{int(init['train']) + int(init['val']):,} images\ntraining {int(init['train']):,}"
             f" / validation {int(init['val']):,}")
     boxes = {
-        "pools": (0.5, 0.9, f"image pools: {len(main):,} images\n(COVID-19 / viral pneumonia / normal: {per_class(main)})"),
+        "pools": (0.5, 0.9, f"image pools: {len(main):,} images\n"
+                            f"(COVID-19 / viral pneumonia / normal: {per_class(main)})"),
         "comp": (0.5, 0.66, f"the paper's composition: {len(comp):,} images\n({per_class(comp)})"),
         "train": (0.2, 0.38, f"initial procedure, training pool\n{pool}"),
         "test": (0.5, 0.38, f"initial procedure, test set\n{int(init['test']):,} images"),

@@ -105,7 +105,8 @@ def headline(protocols: dict[str, Protocol], baseline: record.Record | None = No
     rows = [{"protocol": "reported by the paper", "initial": paper.INITIAL_ACCURACY / 100,
              "cv": paper.CV_MEAN_ACCURACY / 100}]
     for p in protocols.values():
-        row = {"protocol": p.title, "key": p.key, "initial": evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob),
+        row = {"protocol": p.title, "key": p.key,
+               "initial": evaluate.accuracy(p.study.initial.y_true, p.study.initial.y_prob),
                "cv": evaluate.accuracy(*p.study.pooled()), "study trained with": p.study_where,
                "seeds trained with": p.seeds_where}
         for measure in ("initial", "cv"):
