@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import _book_helpers as bh
 import pytest
@@ -403,3 +404,15 @@ def test_a_link_to_a_missing_page_or_anchor_is_caught(tmp_path):
     (tmp_path / "b.html").write_text('<main><h2 id="here">h</h2></main>')
     found = bh.broken_internal_links(tmp_path / "a.html", tmp_path)
     assert len(found) == 2 and "#gone" in found[0] and "c.html" in found[1]
+
+
+@book
+def test_glued_text_is_not_rendered_in_bold():
+    """myst-nb styles {glue:text} bold; the book's own CSS (_static/book.css) sets it back to prose."""
+    require_book()
+    page = bh.page_path(HTML_ROOT, "intro").read_text(encoding="utf8")
+    assert "pasted-text" in page, "no glued text on the opening page: the check is blind"
+    sheets = [bh.unquote(h.split("?")[0]) for h in re.findall(r'<link[^>]+href="([^"]+\.css[^"]*)"', page)]
+    rules = " ".join((HTML_ROOT / s).read_text(encoding="utf8") for s in sheets if (HTML_ROOT / s).is_file())
+    last = re.findall(r"span\.pasted-text\s*\{[^}]*font-weight:\s*([\w-]+)", rules)
+    assert last and last[-1] in ("inherit", "normal"), f"glued text is styled font-weight {last[-1:]}"

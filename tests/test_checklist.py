@@ -37,3 +37,9 @@ def test_the_markdown_links_every_item_with_a_target():
     assert len(rows) == len(checklist.REFORMS) + len(checklist.CLAIM)
     assert all(line.rstrip().endswith("|") and not line.rstrip().endswith("|  |") for line in rows)
     assert "{ref}`data-flow`" in text and "{doc}`05_results`" in text
+
+
+def test_coverage_counts_every_item_once():
+    table = checklist.coverage()
+    assert table.loc["REFORMS"].sum() == 32 and table.loc["CLAIM"].sum() == 42
+    assert table.loc["CLAIM", "not applicable"] == sum(not it.where for it in checklist.CLAIM) > 0

@@ -174,3 +174,11 @@ def test_the_cv_schematic_legend_draws_the_training_part_as_pale_as_its_bars():
     patches = fig.legends[0].get_patches()
     assert len(patches) == 2 and patches[1].get_facecolor()[3] < 0.5
     plt.close(fig)
+
+
+def test_the_checklist_coverage_draws_one_bar_segment_per_count():
+    table = pd.DataFrame({"answered in the book": [30, 36], "not applicable": [2, 0]}, index=["A", "B"])
+    fig = plots.checklist_coverage(table)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["30", "36", "2"]
+    plt.close(fig)

@@ -11,8 +11,12 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .config import project_root
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -184,3 +188,13 @@ def write_into(notebook: str | Path, cell_id: str = "c13-items") -> None:
 
 if __name__ == "__main__":
     write_into(sys.argv[1] if len(sys.argv) > 1 else project_root() / "chapters" / "13_checklist.ipynb")
+
+
+def coverage() -> "pd.DataFrame":
+    """Per checklist, how many items the book answers on a page and how many do not apply."""
+    import pandas as pd
+
+    rows = [{"checklist": name, "answered in the book": sum(bool(it.where) for it in items),
+             "not applicable": sum(not it.where for it in items)}
+            for name, (_, items) in CHECKLISTS.items()]
+    return pd.DataFrame(rows).set_index("checklist")

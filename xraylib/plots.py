@@ -438,3 +438,23 @@ def image_flow(main: pd.DataFrame, comp: pd.DataFrame, sizes: pd.DataFrame,
             fontsize=8.5, style="italic", color="#555555")
     fig.tight_layout()
     return fig
+
+
+@styled
+def checklist_coverage(table: pd.DataFrame) -> plt.Figure:
+    """Stacked bars per reporting checklist: items answered on a page of the book, items that do
+    not apply (xraylib.checklist.coverage)."""
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * len(table)))
+    left = np.zeros(len(table))
+    for column, color in zip(table.columns, ("#4c72b0", "#bbbbbb")):
+        ax.barh(table.index, table[column], left=left, color=color, label=column)
+        for y, (x0, w) in enumerate(zip(left, table[column])):
+            if w:
+                ax.text(x0 + w / 2, y, str(int(w)), ha="center", va="center", fontsize=9)
+        left = left + table[column].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlabel("checklist items")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=9)
+    ax.grid(False)
+    fig.tight_layout()
+    return fig
