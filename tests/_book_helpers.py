@@ -257,6 +257,52 @@ def unreferenced_figures(pages: dict[str, str]) -> list[str]:
             for fid in sorted(figure_ids(html) - linked)]
 
 
+TRUNCATION = re.compile(r"(\.\.\.|\u2026)$")
+
+
+def truncated_cells(html: str) -> list[str]:
+    """Table cells whose text ends in '...' or '\u2026': pandas cut them (display.max_colwidth)."""
+    return [f"table cell cut: {_short(cell.get_text(' ', strip=True), 80)!r}"
+            for cell in _visible(html).select("table th, table td")
+            if TRUNCATION.search(cell.get_text(" ", strip=True))]
+
+
+IDENTIFIER = re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\bxraylib\.\w+|\b[A-Z][A-Z0-9]*_[A-Z0-9_]+\b")
+"""snake_case names, xraylib.module paths and ENVIRONMENT_VARIABLES: what a reader's word replaces."""
+
+
+def identifier_captions(html: str) -> list[str]:
+    """Figure captions that show a program identifier instead of a reader's word."""
+    found = []
+    for cap in _visible(html).select("figcaption, .caption"):
+        text = cap.get_text(" ", strip=True)
+        for m in IDENTIFIER.finditer(text):
+            found.append(f"figure caption shows {m.group(0)!r}: {_short(text, 80)!r}")
+    return found
+
+
+def broken_internal_links(page: Path, html_root: Path) -> list[str]:
+    """Links of a page to other pages of the book (or anchors in them) that do not exist."""
+    soup = BeautifulSoup(page.read_text(encoding="utf8"), "html.parser")
+    found = []
+    for a in soup.select("article a[href], main a[href]"):
+        href = a["href"]
+        parts = urlsplit(href)
+        if parts.scheme or parts.netloc or href.startswith("mailto:"):
+            continue
+        target = (page.parent / unquote(parts.path)).resolve() if parts.path else page
+        if not target.is_file():
+            found.append(f"link {href!r} ({a.get_text(strip=True)!r}): no page {target}")
+            continue
+        if parts.fragment:
+            soup_t = BeautifulSoup(target.read_text(encoding="utf8"), "html.parser")
+            ids = {t.get("id") for t in soup_t.select("[id]")}
+            if parts.fragment not in ids:
+                found.append(f"link {href!r} ({a.get_text(strip=True)!r}): "
+                             f"no anchor #{parts.fragment} in {target.name}")
+    return found
+
+
 # ----------------------------------------------------------------------------------- browser
 
 def browser_missing() -> str | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import _book_helpers as bh
 import pytest
@@ -146,7 +147,7 @@ def test_the_abstracts_numbers_are_the_chapters_numbers():
     results = " ".join(bh._visible(read("chapters/05_results")).get_text(" ").split())
     conclusions = " ".join(bh._visible(read("chapters/12_conclusions")).get_text(" ").split())
     checked = 0
-    for protocol in ("the paper's text", "the authors' code"):
+    for protocol in ("the paper's text", "the paper's network with the authors' code settings"):
         for column in ("initial test: one study (95% CI)", "cross-validation: one study (95% CI)"):
             value = cells[(protocol, column)].replace("%", "")
             assert value in results, f"abstract {protocol} / {column}: {value!r} is not in the Results chapter"
@@ -382,3 +383,61 @@ def test_execute_in_place_stores_the_outputs_and_drops_stderr(tmp_path):
     xbook.execute_in_place([str(path)], timeout=120)
     outputs = nbformat.read(path, as_version=4).cells[0].outputs
     assert [(o["name"], o["text"]) for o in outputs] == [("stdout", "42\n")]
+# Issue 21: no cut table cell, no identifier as a figure title, every checklist link resolves.
+
+@book
+@pytest.mark.parametrize("file", TOC_FILES)
+def test_page_tables_cut_no_cell(file):
+    require_book()
+    fail_on(bh.truncated_cells(bh.page_path(HTML_ROOT, file).read_text(encoding="utf8")), f"{file}.html")
+
+
+@book
+@pytest.mark.parametrize("file", TOC_FILES)
+def test_figure_captions_show_no_program_identifier(file):
+    require_book()
+    fail_on(bh.identifier_captions(bh.page_path(HTML_ROOT, file).read_text(encoding="utf8")), f"{file}.html")
+
+
+@book
+def test_every_checklist_link_resolves():
+    require_book()
+    page = bh.page_path(HTML_ROOT, "chapters/13_checklist")
+    html = page.read_text(encoding="utf8")
+    links = bh.BeautifulSoup(html, "html.parser").select("table a[href]")
+    assert len(links) >= 60, f"only {len(links)} links in the checklist tables: the check is blind"
+    fail_on(bh.broken_internal_links(page, HTML_ROOT), "13_checklist.html")
+
+
+def test_a_cut_cell_is_caught_and_a_whole_one_is_not():
+    html = "<table><tr><td>the paper's network with the authors' co...</td><td>ends well</td>" \
+           "<td>cut \u2026</td></tr></table><p>prose may end so...</p>"
+    found = bh.truncated_cells(html)
+    assert len(found) == 2 and "co..." in found[0]
+
+
+def test_identifiers_in_captions_are_caught_and_words_are_not():
+    html = "<figure><figcaption>Maps of integrated_gradients and xraylib.saliency, XRAYLIB_DATA</figcaption></figure>" \
+           "<figure><figcaption>Grad-CAM and Integrated Gradients</figcaption></figure>"
+    found = bh.identifier_captions(html)
+    assert len(found) == 3
+
+
+def test_a_link_to_a_missing_page_or_anchor_is_caught(tmp_path):
+    (tmp_path / "a.html").write_text('<main><a href="b.html#here">ok</a><a href="b.html#gone">x</a>'
+                                     '<a href="c.html">y</a><a href="https://example.org">ext</a></main>')
+    (tmp_path / "b.html").write_text('<main><h2 id="here">h</h2></main>')
+    found = bh.broken_internal_links(tmp_path / "a.html", tmp_path)
+    assert len(found) == 2 and "#gone" in found[0] and "c.html" in found[1]
+
+
+@book
+def test_glued_text_is_not_rendered_in_bold():
+    """myst-nb styles {glue:text} bold; the book's own CSS (_static/book.css) sets it back to prose."""
+    require_book()
+    page = bh.page_path(HTML_ROOT, "intro").read_text(encoding="utf8")
+    assert "pasted-text" in page, "no glued text on the opening page: the check is blind"
+    sheets = [bh.unquote(h.split("?")[0]) for h in re.findall(r'<link[^>]+href="([^"]+\.css[^"]*)"', page)]
+    rules = " ".join((HTML_ROOT / s).read_text(encoding="utf8") for s in sheets if (HTML_ROOT / s).is_file())
+    last = re.findall(r"span\.pasted-text\s*\{[^}]*font-weight:\s*([\w-]+)", rules)
+    assert last and last[-1] in ("inherit", "normal"), f"glued text is styled font-weight {last[-1:]}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
@@ -128,8 +129,16 @@ def test_beside_paper_puts_the_papers_table_2_and_its_own_means_next_to_ours():
     assert list(side.columns.levels[0]) == ["ours", "paper"]
     assert side.loc["fold-2", ("paper", "accuracy")] == 89.57
     assert side.loc["mean", ("paper", "accuracy")] == paper.CV_MEAN_ACCURACY
-    assert side.loc["mean", ("paper", "f1")] == paper.CV_MEAN_F1
+    assert side.loc["mean", ("paper", "f1")] == paper.CV_MEAN_F1_TABLE
     assert side.loc["mean", ("paper", "precision")] == 92.0
     assert side.loc["SD", ("paper", "accuracy")] == pytest.approx(
         np.std([91.37, 89.57, 91.73, 90.29, 90.25], ddof=1), abs=0.005)
     assert side.loc["mean", ("ours", "accuracy")] == 80.0  # folds 70, 70, 100
+
+
+def test_fold_span_is_the_highest_minus_the_lowest_fold():
+    table = pd.DataFrame({"accuracy": [90.0, 80.5, 95.0, 88.0, 91.0, 88.9, 5.4]},
+                         index=["fold-1", "fold-2", "fold-3", "fold-4", "fold-5", "mean", "SD"])
+    assert cv.fold_span(table) == pytest.approx(14.5)
+    with pytest.raises(ValueError, match="no fold rows"):
+        cv.fold_span(table.loc[["mean", "SD"]])

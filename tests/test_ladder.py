@@ -134,7 +134,9 @@ def test_beside_seeds_says_inside_above_or_below_the_range():
         "inside the range of the three GPU seeds (44.6-63.1%)"
     assert wording.beside_seeds(69.9, [42.9, 56.9]).startswith("above the range of the two")
     assert wording.beside_seeds(10.0, [42.9, 56.9], what="runs").startswith("below the range of the two runs")
-    assert wording.beside_seeds(42.9, [42.9, 56.9]).startswith("inside")  # the ends count as inside
+    # a run that is one end of the range is named as that end, not 'inside'
+    assert wording.beside_seeds(42.9, [42.9, 56.9, 50.0]).startswith("the lowest of the three")
+    assert wording.beside_seeds(56.9, [42.9, 56.9]).startswith("the highest of the two")
 
 
 def test_lost_classes_counts_trainings_below_the_collapse_recall():
@@ -196,3 +198,23 @@ def test_a_written_record_reads_back_with_its_provenance(tmp_path):
     read = ladder_record.read_ladder(path)
     assert read.meta["note"] == "tiny" and read.meta["commit"] and read.meta["imported_utc"]
     assert read.members.loc[0, "accuracy"] == 100.0
+
+
+def test_rung_difference_is_the_difference_of_seed_means_with_collapses(record):
+    table = ladder_tables.rung_table(record)
+    d = ladder_tables.rung_difference(record, "+dropout", "paper+floor")
+    mean, collapsed = table["accuracy mean"], table["collapsed"]
+    assert d["points"] == pytest.approx(mean["+dropout"] - mean["paper+floor"])
+    assert (d["collapsed"], d["base collapsed"]) == (collapsed["+dropout"], collapsed["paper+floor"])
+    with pytest.raises(KeyError, match="no-such-rung"):
+        ladder_tables.rung_difference(record, "no-such-rung", "paper")
+
+
+def test_fold_sd_by_seed_is_each_seeds_sd_over_its_five_folds(record):
+    sd = ladder_tables.fold_sd_by_seed(record, "authors")
+    assert list(sd.index) == list(ladder.CV_SEEDS)
+    m = record.members
+    folds = m[(m["rung"] == "authors") & (m["seed"] == ladder.CV_SEEDS[1]) & m["procedure"].str.startswith("fold-")]
+    assert len(folds) == 5 and sd.iloc[1] == pytest.approx(folds["accuracy"].std(ddof=1))
+    with pytest.raises(KeyError, match="no cross-validation"):
+        ladder_tables.fold_sd_by_seed(record, "+flip")

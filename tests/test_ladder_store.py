@@ -49,9 +49,10 @@ def test_cpu_ladder_resumes_a_few_runs_at_a_time_and_records_them(tmp_path, monk
     assert list(table.index) == ["paper", "authors"] and (table["seeds"] == 1).all()
 
 
-def test_a_run_equal_to_a_seed_is_inside_the_seed_range():
+def test_a_run_equal_to_the_lowest_seed_is_named_the_lowest_not_a_hair_below():
     phrase = wording.beside_seeds(55.73294629898403, np.array([55.732946298984035, 70.0, 86.2]))
-    assert phrase.startswith("inside")
+    assert phrase.startswith("the lowest of the three")
+    assert wording.beside_seeds(70.0, np.array([55.7, 70.0, 86.2])).startswith("inside")
     assert wording.beside_seeds(86.26, np.array([55.7, 86.2])).startswith("above")
 
 

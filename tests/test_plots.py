@@ -130,3 +130,55 @@ def test_the_origin_figure_reads_numeric_estimates():
     xs = fig.axes[0].lines[0].get_xdata()
     np.testing.assert_allclose(xs, [50, 5])
     plt.close(fig)
+
+
+def _texts(fig) -> str:
+    return " ".join(t.get_text() for ax in fig.axes for t in ax.texts + [ax.title])
+
+
+def test_the_image_flow_draws_every_count_from_its_tables():
+    main = pd.DataFrame({"label": ["covid"] * 5 + ["normal"] * 7 + ["viral_pneumonia"] * 3})
+    comp = main.iloc[:9]
+    sizes = pd.DataFrame({"split": ["initial"] * 3 + ["fold-1"] * 3 + ["fold-2"] * 3,
+                          "side": ["train", "val", "test"] * 3, "total": [4, 1, 4, 5, 2, 2, 5, 2, 2]})
+    external = pd.DataFrame({"dataset": ["nih-chestxray14-no-finding"] * 2 + ["x"], "label": ["normal"] * 3})
+    fig = plots.image_flow(main, comp, sizes, external)
+    text = _texts(fig)
+    for needle in ("15 images", "9 images", "5 images", "training 4 / validation 1", "4 images", "2 folds",
+                   "3 images", "adult normals (NIH ChestX-ray14)"):
+        assert needle in text, needle
+    plt.close(fig)
+
+
+def test_saliency_rows_title_methods_with_their_readers_names():
+    gray = np.zeros((1, 8, 8), np.uint8)
+    fig = plots.saliency_rows(gray, {"gradcam": np.ones((1, 8, 8)), "integrated_gradients": np.ones((1, 8, 8))},
+                              ["one"], lambda g, m: np.zeros((8, 8, 3), np.uint8))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "Grad-CAM" in titles and "Integrated Gradients" in titles and "gradcam" not in titles
+    plt.close(fig)
+
+
+def test_the_randomisation_curves_are_not_clipped_below():
+    table = pd.DataFrame({"method": ["a"] * 3, "layers_randomized": [0, 1, 2], "layer": ["x", "y", "z"],
+                          "spearman": [1.0, 0.2, -0.45]})
+    fig = plots.sanity_curves(table)
+    assert fig.axes[0].get_ylim()[0] < -0.45
+    plt.close(fig)
+
+
+def test_the_cv_schematic_legend_draws_the_training_part_as_pale_as_its_bars():
+    sizes = pd.DataFrame({"split": ["fold-1"] * 3 + ["fold-2"] * 3, "side": ["train", "val", "test"] * 2,
+                          "total": [6, 2, 2, 6, 2, 2]})
+    fig = plots.cv_schematic(sizes)
+    patches = fig.legends[0].get_patches()
+    assert len(patches) == 2 and patches[1].get_facecolor()[3] < 0.5
+    plt.close(fig)
+
+
+def test_the_checklist_coverage_draws_one_bar_segment_per_count():
+    table = pd.DataFrame({"answered in the book": [30, 36], "not applicable": [2, 0]}, index=["A", "B"])
+    fig = plots.checklist_coverage(table)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts == ["30", "36", "2"]
+    plt.close(fig)

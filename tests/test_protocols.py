@@ -31,7 +31,7 @@ def test_the_seed_columns_count_and_summarise_the_ladder_seeds(table):
     lad = ladder_record.read_ladder(RECORDS / "ladder.json")
     m = lad.members
     seeds = m[(m["rung"] == "authors") & (m["procedure"] == "initial")]["accuracy"] / 100
-    row = table.loc["the authors' code"]
+    row = table.loc[protocols.CODE_TITLE]
     assert row["initial seeds"] == len(seeds) == 5 and row["cv seeds"] == 3
     assert row["initial seed mean"] == pytest.approx(seeds.mean())
     assert row["initial seed range"] == (pytest.approx(seeds.min()), pytest.approx(seeds.max()))
@@ -40,7 +40,7 @@ def test_the_seed_columns_count_and_summarise_the_ladder_seeds(table):
 def test_the_authors_study_is_its_reference_seeds_runs(table):
     lad = ladder_record.read_ladder(RECORDS / "ladder.json")
     y, p = lad.predictions[("authors", "initial", protocols.REFERENCE_SEED)]
-    assert table.loc["the authors' code", "initial"] == metrics.accuracy(y, p)
+    assert table.loc[protocols.CODE_TITLE, "initial"] == metrics.accuracy(y, p)
 
 
 def test_the_readers_table_has_no_missing_value_markers(table):
@@ -102,4 +102,33 @@ def test_the_results_prose_compares_the_interval_the_seeds_and_the_folds():
     text = "the paper's text"
     ratio = min(unc.loc[text, "initial: SD over seeds"], unc.loc[text, "CV: SD over folds"]) / half[text]
     assert values["r_text_ratio"] == f"{ratio:.1f}"
-    assert values["r_code_init"] == res.loc["the authors' code", "initial accuracy"].text(unit="%")
+    assert values["r_code_init"] == res.loc[protocols.CODE_TITLE, "initial accuracy"].text(unit="%")
+def test_the_authors_row_is_named_for_the_hybrid_it_is(table):
+    assert "the authors' code" not in table.index
+    assert protocols.CODE_TITLE in table.index and "network" in protocols.CODE_TITLE
+
+
+def test_the_readers_headline_leaves_out_the_quick_preview_and_names_the_implementation(table):
+    quick = protocols.Protocol("quick", "the quick preview", protocols.recorded()["paper"].record,
+                               "TensorFlow, CPU (pinned runs)", None, "quick", "")
+    with_quick = protocols.headline({**protocols.recorded(), "quick": quick})
+    text = protocols.headline_text(with_quick)
+    assert "the quick preview" in with_quick.index and "the quick preview" not in text.index
+    assert "CPU" in text.loc["the paper's text", "trained with"]
+    assert "GPU" in text.loc["the paper's text", "trained with"]  # its seeds ran on the GPU
+
+
+def test_seeds_against_counts_the_seeds_on_each_side_of_the_papers_number():
+    p = protocols.recorded()["authors"]
+    seeds = p.seed_accuracies("initial")
+    below = protocols.seeds_against(p, 100.0)
+    assert below.startswith("all five seeds below 100%")
+    assert protocols.seeds_against(p, 0.0).startswith("all five seeds at or above 0%")
+    middle = float(seeds.sort_values().iloc[2])
+    assert protocols.seeds_against(p, middle).startswith("3 of five seeds at or above")
+
+
+def test_interval_against_says_whether_the_interval_holds_the_number():
+    e = metrics.Estimate(0.91, 0.886, 0.929)
+    assert protocols.interval_against(e, 93) == "its 95% interval (88.6-92.9%) excludes 93%"
+    assert protocols.interval_against(e, 90).endswith("includes 90%")

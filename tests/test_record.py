@@ -170,3 +170,27 @@ def test_pinning_copies_the_runs_the_book_read_and_removes_the_profiles_stale_on
     assert sorted(p.name for p in kept) == ["cv-fold-1-quick-bbb", "initial-quick-aaa"]
     assert all(runs.check_run(p) is None for p in kept)
     assert not stale.exists() and other.exists()
+
+
+def _times_root(tmp_path, seconds: dict, cross_machine: dict | None = None):
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "paper-profile.json").write_text(json.dumps(
+        {"machine": {"processor": "CPU X"}, "runs": {k: {"train_seconds": v} for k, v in seconds.items()}}))
+    if cross_machine is not None:
+        (tmp_path / "benchmarks").mkdir()
+        (tmp_path / "benchmarks" / "cross-machine.json").write_text(json.dumps({"examined_network": cross_machine}))
+    return tmp_path
+
+
+def test_training_times_gather_every_measured_training_in_minutes(tmp_path):
+    root = _times_root(tmp_path, {"initial": 600.0, "cv-fold-1": 1200.0},
+                       {"record": {"train_seconds": 300.0, "machine": {"processor": "CPU Y"}},
+                        "pinned": {"train_seconds": 900.0, "machine": {}}})
+    times = record.training_times(root)
+    assert list(times["minutes"]) == [10.0, 20.0, 5.0, 15.0]
+    assert record.training_time_phrase(times).startswith("5 to 20 minutes (median 12) over 4 measured")
+
+
+def test_training_times_without_any_measurement_say_how_to_make_one(tmp_path):
+    with pytest.raises(FileNotFoundError, match="xraylib record --profile paper"):
+        record.training_times(_times_root(tmp_path, {"initial": None}))

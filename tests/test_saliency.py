@@ -244,3 +244,15 @@ def test_region_table_has_a_row_per_method_and_class_and_the_even_map(paper_net)
     even = table.loc[("a map spread evenly", "")]
     assert values["lung_area"] == f"{even['lung box (%)']:.0f}%"
     assert values["box_rows"] == f"{100 * regions.LUNG_BOX[0]:.0f}-{100 * regions.LUNG_BOX[1]:.0f}%"
+def test_share_summary_leaves_all_zero_maps_out_of_the_mean_and_counts_them():
+    maps = np.zeros((4, 20, 20), np.float32)
+    maps[0, 8:12, 8:12] = 1.0  # all in the lung box
+    maps[1, 0, 0] = 1.0        # all in a corner
+    maps[3, 8:12, 8:12] = 1.0
+    shares = saliency.region_shares(maps).assign(group=["a", "a", "a", "b"])
+    out = saliency.share_summary(shares, ["group"])
+    assert out.loc["a", "maps"] == 3 and out.loc["a", "all-zero maps"] == 1 and out.loc["a", "maps with mass"] == 2
+    assert out.loc["a", "mean lung share"] == pytest.approx(0.5)  # (1 + 0) / 2: the empty map is not a 0
+    assert out.loc["b", "mean lung share"] == pytest.approx(1.0)
+    with pytest.raises(KeyError, match="no column 'skull_share'"):
+        saliency.share_summary(shares, ["group"], region="skull")

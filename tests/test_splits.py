@@ -202,3 +202,18 @@ def test_grouped_folds_spread_each_class_evenly(synthetic):
     folds = splits.grouped_folds(labels, groups, k=5, seed=0)
     for c in CLASSES:
         assert [int((labels[f] == c).sum()) for f in folds] == [10] * 5
+
+
+def test_fold_size_ranges_quote_each_sides_span_over_the_folds(real_comp, initial, folds):
+    sizes = splits.split_sizes(real_comp, [initial] + folds)
+    ranges = splits.fold_size_ranges(sizes)
+    tests = sizes[(sizes["side"] == "test") & sizes["split"].str.startswith("fold-")]["total"]
+    assert ranges["test"] == (f"{tests.min()}" if tests.min() == tests.max() else f"{tests.min()}-{tests.max()}")
+    with pytest.raises(ValueError, match="no fold-N rows"):
+        splits.fold_size_ranges(sizes[sizes["split"] == "initial"])
+
+
+def test_fold_size_ranges_give_one_number_when_every_fold_agrees():
+    sizes = pd.DataFrame({"split": ["fold-1", "fold-2"] * 3, "side": ["train"] * 2 + ["val"] * 2 + ["test"] * 2,
+                          "total": [889, 890, 222, 222, 278, 277]})
+    assert splits.fold_size_ranges(sizes) == {"train": "889-890", "val": "222", "test": "277-278"}

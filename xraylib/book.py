@@ -10,6 +10,21 @@ from pathlib import Path
 
 from .config import Profile
 
+TABLE_OPTIONS = {"display.max_colwidth": None, "display.max_columns": None, "display.width": None}
+"""pandas' display options for every table the book shows: no cell cut with '...' (pandas cuts text
+past 50 characters by default) and no column hidden. Set when a chapter imports this module."""
+
+
+def table_style() -> None:
+    """Apply TABLE_OPTIONS (idempotent); the book's one table formatter setting."""
+    import pandas as pd
+
+    for key, value in TABLE_OPTIONS.items():
+        pd.set_option(key, value)
+
+
+table_style()
+
 
 def glue(name: str, value, display: bool = False):
     """myst-nb glue that also works outside a book build (no output either way unless asked)."""

@@ -70,7 +70,7 @@ def rungs() -> list[Rung]:
         Rung("+ranges", "+ the code's augmentation ranges", r3),
         Rung("+flip", "+ horizontal flips", r4),
         Rung("+rate", "+ learning rate 1e-3", r5),
-        Rung("authors", "+ early stopping = the authors' code", r6),
+        Rung("authors", "+ early stopping = the authors' code settings", r6),
         Rung("paper+rate", "paper, learning rate 1e-3 only", _step(paper, "paper+rate",
                                                                    learning_rate=1e-3)),
         Rung("paper-schedule", "paper without ReduceLROnPlateau",

@@ -163,3 +163,24 @@ def spread_tolerance(seeds, n_test: int, rate: float = FALSE_FAILURE) -> float:
     the seeds plus one test image (of `n_test`) of rounding."""
     seeds = np.asarray(seeds, dtype=float)
     return spread_factor(len(seeds), rate) * float(seeds.std(ddof=1)) + 100 / n_test
+
+
+def rung_difference(record: LadderRecord, rung: str, base: str) -> dict:
+    """What one rung costs or gains against another: the difference of their seed means (points,
+    rung minus base) and each one's collapsed seeds, so 'changes little' can be checked."""
+    table = rung_table(record)
+    for name in (rung, base):
+        if name not in table.index:
+            raise KeyError(f"rung '{name}' is not in the ladder record: it has {', '.join(table.index)}")
+    return {"points": float(table.loc[rung, "accuracy mean"] - table.loc[base, "accuracy mean"]),
+            "collapsed": int(table.loc[rung, "collapsed"]), "base collapsed": int(table.loc[base, "collapsed"]),
+            "seeds": int(table.loc[rung, "seeds"])}
+
+
+def fold_sd_by_seed(record: LadderRecord, rung: str) -> pd.Series:
+    """The SD (points, ddof 1) of the five folds' accuracies, per cross-validation seed of a rung:
+    how much the folds of one study differ, seed by seed (one seed's spread is an anecdote)."""
+    cv = record.members[record.members["procedure"].str.startswith("fold-") & (record.members["rung"] == rung)]
+    if cv.empty:
+        raise KeyError(f"rung '{rung}' has no cross-validation trainings in the ladder record")
+    return cv.groupby("seed")["accuracy"].std(ddof=1).rename("SD over folds")

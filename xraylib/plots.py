@@ -139,12 +139,18 @@ def cv_schematic(split_sizes: pd.DataFrame) -> plt.Figure:
                 va="center", color="white", fontsize=8)
         ax.text(total * 1.01, i, f"train {rows['train']} / val {rows['val']}", va="center",
                 fontsize=8)
-    ax.barh([], [], color=colors["train"], alpha=0.15, label="train + validation (80% / 20% of the rest)")
+    # The legend's patch is drawn like the bars (pale), and says how the rest is split.
+    from matplotlib.colors import to_rgba
+    from matplotlib.patches import Patch
+
+    handles = [Patch(facecolor=colors["test"], label="test: one fifth of the images"),
+               Patch(facecolor=to_rgba(colors["train"], 0.15), edgecolor="#999999",
+                     label="the other four fifths: 80% training, 20% validation")]
     ax.set_yticks(range(len(folds)), [f.replace("fold-", "Fold ") for f in folds])
     ax.invert_yaxis()
     ax.set_xlim(0, total * 1.25)
     ax.set_xlabel(f"the {total} images of the composition")
-    fig.legend(loc="lower center", ncol=2, fontsize=9, frameon=False)
+    fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=9, frameon=False)
     ax.grid(False)
     fig.tight_layout(rect=(0, 0.1, 1, 1))
     return fig
@@ -172,7 +178,11 @@ def fold_confusions(folds: list[tuple[np.ndarray, np.ndarray]], pooled: tuple[np
 @styled
 def saliency_rows(gray: np.ndarray, maps: dict[str, np.ndarray], titles: list[str],
                   overlay) -> plt.Figure:
-    """One row per image: the image, then each method's map over it (Figures 7-9 and beyond)."""
+    """One row per image: the image, then each method's map over it (Figures 7-9 and beyond).
+    A method's program name (`gradcam`) is titled with its reader's name (Grad-CAM)."""
+    from .saliency import METHOD_NAMES
+
+    maps = {METHOD_NAMES.get(name, name): m for name, m in maps.items()}
     n, cols = len(gray), 1 + len(maps)
     side = min(2.6, 9.0 / cols)  # at most 9 inches wide, so titles stay readable on the page
     fig, axes = plt.subplots(n, cols, figsize=(side * cols, (side + 0.45) * n), squeeze=False)
@@ -199,7 +209,8 @@ def sanity_curves(table: pd.DataFrame) -> plt.Figure:
     ax.set_xticks(first["layers_randomized"], first["layer"], rotation=45, ha="right")
     ax.axhline(0, color="grey", lw=0.8)
     ax.set(xlabel="randomised down to layer (cascading from the top)",
-           ylabel="Spearman rank correlation\nwith the trained model's maps", ylim=(-0.2, 1.05))
+           ylabel="Spearman rank correlation\nwith the trained model's maps",
+           ylim=(min(-0.2, float(table["spearman"].min()) - 0.05), 1.05))  # no curve clipped
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
@@ -378,4 +389,70 @@ def learning_curves(histories: dict[str, pd.DataFrame]) -> plt.Figure:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.2, 1, 1))
+    return fig
+
+
+@styled
+def image_flow(main: pd.DataFrame, comp: pd.DataFrame, sizes: pd.DataFrame,
+               external: pd.DataFrame) -> plt.Figure:
+    """Where every image goes (a reporting guideline's flow diagram): the pools, the paper's
+    composition, the initial procedure's training pool and test set, the five folds, and the
+    external set kept apart. Counts come from the tables, so the boxes cannot disagree with them."""
+    from .data import DATASET_NAMES
+
+    def per_class(frame: pd.DataFrame) -> str:
+        counts = frame["label"].value_counts()
+        return " / ".join(f"{int(counts.get(c, 0)):,}" for c in CLASSES)
+
+    init = sizes[sizes["split"] == "initial"].set_index("side")["total"]
+    folds = sizes[sizes["split"].str.startswith("fold-")]
+    n_folds = folds["split"].nunique()
+    fold_test = folds.loc[folds["side"] == "test", "total"]
+    pool = (f"{int(init['train']) + int(init['val']):,} images\ntraining {int(init['train']):,}"
+            f" / validation {int(init['val']):,}")
+    boxes = {
+        "pools": (0.5, 0.9, f"image pools: {len(main):,} images\n"
+                            f"(COVID-19 / viral pneumonia / normal: {per_class(main)})"),
+        "comp": (0.5, 0.66, f"the paper's composition: {len(comp):,} images\n({per_class(comp)})"),
+        "train": (0.2, 0.38, f"initial procedure, training pool\n{pool}"),
+        "test": (0.5, 0.38, f"initial procedure, test set\n{int(init['test']):,} images"),
+        "folds": (0.8, 0.38, f"cross-validation: {n_folds} folds\nall {len(comp):,} images, each tested once\n"
+                             f"({fold_test.min()}-{fold_test.max()} test images per fold)"),
+        "external": (0.5, 0.1, f"external set, never trained on: {len(external):,} images\n"
+                               + "\n".join(f"{n} {DATASET_NAMES.get(name, name)}"
+                                           for name, n in external["dataset"].value_counts().items())),
+    }
+    fig, ax = plt.subplots(figsize=(10, 6.2))
+    ax.set_axis_off()
+    ax.set(xlim=(0, 1), ylim=(-0.05, 1))
+    for x, y, text in boxes.values():
+        ax.text(x, y, text, ha="center", va="center", fontsize=8.5,
+                bbox=dict(boxstyle="round,pad=0.5", facecolor="#eef2f7", edgecolor="#4c72b0"))
+    arrow = dict(arrowstyle="->", color="#555555")
+    for src, dst in (("pools", "comp"), ("comp", "train"), ("comp", "test"), ("comp", "folds")):
+        ax.annotate("", xy=(boxes[dst][0], boxes[dst][1] + 0.07), xytext=(boxes[src][0], boxes[src][1] - 0.07),
+                    arrowprops=arrow)
+    ax.text(0.5, 0.24, "other hospitals and the same hospital's held-out children:", ha="center",
+            fontsize=8.5, style="italic", color="#555555")
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def checklist_coverage(table: pd.DataFrame) -> plt.Figure:
+    """Stacked bars per reporting checklist: items answered on a page of the book, items that do
+    not apply (xraylib.checklist.coverage)."""
+    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.6 * len(table)))
+    left = np.zeros(len(table))
+    for column, color in zip(table.columns, ("#4c72b0", "#bbbbbb")):
+        ax.barh(table.index, table[column], left=left, color=color, label=column)
+        for y, (x0, w) in enumerate(zip(left, table[column])):
+            if w:
+                ax.text(x0 + w / 2, y, str(int(w)), ha="center", va="center", fontsize=9)
+        left = left + table[column].to_numpy()
+    ax.invert_yaxis()
+    ax.set_xlabel("checklist items")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False, fontsize=9)
+    ax.grid(False)
+    fig.tight_layout()
     return fig

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from . import cv, metrics
+from .config import project_root
 
 
 @dataclass
@@ -135,3 +136,39 @@ def format_record(record: Record) -> str:
 EXAMINED = "authors"
 """The profile whose 200 px initial network the saliency chapter, the opening page and the
 Conclusions examine: the protocol that reproduces the paper."""
+
+
+def training_times(root: str | Path | None = None) -> pd.DataFrame:
+    """Every measured paper-scale (200 px, 25 epochs) training on a CPU, in one table: the paper
+    profile's record (records/paper-profile.json) and the examined network's two trainings
+    (benchmarks/cross-machine.json). The one home of 'how long one training takes' that every page
+    quotes, so the Performance page, the appendix, the Training chapter and the opening page agree."""
+    root = Path(root) if root is not None else project_root()
+    rows = []
+    rec = json.loads((root / "records" / "paper-profile.json").read_text())
+    where = rec.get("machine", {}).get("processor", "CPU")
+    for name, run in rec["runs"].items():
+        if run.get("train_seconds"):
+            rows.append({"training": f"paper profile, {name}", "machine": where,
+                         "file": "records/paper-profile.json", "minutes": run["train_seconds"] / 60})
+    xm_path = root / "benchmarks" / "cross-machine.json"
+    if xm_path.is_file():
+        net = json.loads(xm_path.read_text())["examined_network"]
+        for key, label in (("record", "authors profile, initial (the record)"),
+                           ("pinned", "authors profile, initial (pinned again)")):
+            if net.get(key, {}).get("train_seconds"):
+                machine = net[key].get("machine", {})
+                rows.append({"training": label, "file": "benchmarks/cross-machine.json",
+                             "machine": " ".join(filter(None, [machine.get("processor"), machine.get("family_model")])),
+                             "minutes": net[key]["train_seconds"] / 60})
+    if not rows:
+        raise FileNotFoundError(f"no measured training time under {root}/records or {root}/benchmarks: "
+                                "run `xraylib record --profile paper` first")
+    return pd.DataFrame(rows).set_index("training")
+
+
+def training_time_phrase(times: pd.DataFrame) -> str:
+    """'10 to 117 minutes (median 33) over 8 measured trainings': the spread, not one lucky run."""
+    m = times["minutes"]
+    return (f"{m.min():.0f} to {m.max():.0f} minutes (median {m.median():.0f}) over {len(m)} measured "
+            "paper-scale trainings on 2-core CPUs")

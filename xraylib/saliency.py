@@ -376,3 +376,16 @@ def region_table(model: keras.Model, x: np.ndarray, y_true: np.ndarray, y_pred: 
               "vanilla_lung": mean("vanilla", "lung_share"), "vanilla_border": mean("vanilla", "border_share"),
               "border_area": f"{100 * area['border_area']:.0f}%", "cam_lung": mean("gradcam", "lung_share")}
     return values, table.rename(columns=REGION_COLUMNS)
+def share_summary(shares: pd.DataFrame, by: list[str], region: str = "lung") -> pd.DataFrame:
+    """Per group, the maps counted, the all-zero maps among them, and the mean share of one region
+    over the maps that have any mass. An all-zero map (Grad-CAM's when no cell of the last
+    convolution supports the class) has no share of anything: it is left out of every mean and
+    counted here, so a mean over groups is the mean weighted by the maps with mass."""
+    column = f"{region}_share"
+    if column not in shares:
+        raise KeyError(f"no column '{column}' in the shares table: expected region_shares() output")
+    empty = shares[column].isna()
+    out = shares.assign(empty=empty).groupby(by, sort=False).agg(
+        maps=(column, "size"), all_zero=("empty", "sum"), share=(column, "mean"))
+    out["maps with mass"] = out["maps"] - out["all_zero"]
+    return out.rename(columns={"all_zero": "all-zero maps", "share": f"mean {region} share"})

@@ -109,3 +109,17 @@ def split_sizes(comp: pd.DataFrame, splits: list[Split]) -> pd.DataFrame:
             rows.append({"split": split.name, "side": side,
                          **{c: int(counts.get(c, 0)) for c in CLASSES}, "total": len(idx)})
     return pd.DataFrame(rows)
+
+
+def fold_size_ranges(sizes: pd.DataFrame) -> dict[str, str]:
+    """Images per side over the cross-validation folds of a `split_sizes` table, as '889-890' or
+    '222' (one number when every fold has it): what prose quotes, so it cannot go stale."""
+    folds = sizes[sizes["split"].str.startswith("fold-")]
+    if folds.empty:
+        raise ValueError("the split_sizes table has no fold-N rows: pass the cross-validation splits")
+    out = {}
+    for side in ("train", "val", "test"):
+        totals = folds.loc[folds["side"] == side, "total"]
+        lo, hi = int(totals.min()), int(totals.max())
+        out[side] = f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
+    return out

@@ -32,8 +32,11 @@ def seeds_phrase(k: int, n: int) -> str:
 
 def beside_seeds(value: float, seeds, what: str = "GPU seeds") -> str:
     """Where one number (%) falls among several seeds' numbers, in words true by construction."""
-    lo, hi = (round(float(v), 1) for v in (np.min(seeds), np.max(seeds)))
-    return f"{position(value, seeds)} the range of the {count_word(len(seeds))} {what} ({lo:.1f}-{hi:.1f}%)"
+    lo, hi, shown = (round(float(v), 1) for v in (np.min(seeds), np.max(seeds), value))
+    count = count_word(len(seeds))
+    if lo < hi and shown in (lo, hi):  # a run that is the lowest seed is not 'inside' their range
+        return f"{'the lowest' if shown == lo else 'the highest'} of the {count} {what} ({lo:.1f}-{hi:.1f}%)"
+    return f"{position(value, seeds)} the range of the {count} {what} ({lo:.1f}-{hi:.1f}%)"
 
 
 def spread_phrase(value: float, profile_name: str, measure: str = "initial") -> str:
