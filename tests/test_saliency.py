@@ -238,12 +238,13 @@ def test_region_table_has_a_row_per_method_and_class_and_the_even_map(paper_net)
     rng = np.random.default_rng(0)
     x = rng.random((6, 96, 96, 3)).astype(np.float32)
     y = np.array([0, 1, 2, 0, 1, 2])
-    values, table = saliency.region_table(paper_net, x, y, y, images=3)  # every 2nd image: one per class
+    values, table, shares = saliency.region_table(paper_net, x, y, y, images=3)  # every 2nd image: one per class
     assert list(table.columns) == ["lung box (%)", "border (%)", "corners (%)"]
     assert len(table) == len(saliency.METHODS) * 3 + 1
     even = table.loc[("a map spread evenly", "")]
     assert values["lung_area"] == f"{even['lung box (%)']:.0f}%"
     assert values["box_rows"] == f"{100 * regions.LUNG_BOX[0]:.0f}-{100 * regions.LUNG_BOX[1]:.0f}%"
+    assert len(shares) == 3 * len(saliency.METHODS) and set(shares["method"]) == set(saliency.METHOD_NAMES.values())
 def test_share_summary_leaves_all_zero_maps_out_of_the_mean_and_counts_them():
     maps = np.zeros((4, 20, 20), np.float32)
     maps[0, 8:12, 8:12] = 1.0  # all in the lung box

@@ -74,10 +74,20 @@ def test_lungs_removed_compares_the_blanked_model_with_the_majority_class(monkey
         "original model, lungs blanked": summary(0.4, 0.35), "model trained on blanked images": summary(0.52, 0.45),
         "original model, intact images": summary(0.9, 0.85), "blanked_run": None})
     assert shortcut_tables.lungs_removed(None, run)[0]["blank_verdict"].startswith("no better than chance")
+    monkeypatch.setattr(shortcut_tables.audit, "lungs_removed", lambda book: {
+        "original model, lungs blanked": summary(0.4, 0.35), "model trained on blanked images": summary(0.33, 0.29),
+        "original model, intact images": summary(0.9, 0.85), "blanked_run": None})
+    assert shortcut_tables.lungs_removed(None, run)[0]["blank_verdict"].startswith("below chance")
 
 
-@pytest.mark.parametrize("gap_points, within", [(3.0, True), (13.0, False)])
-def test_image_level_split_is_judged_against_twice_the_seed_sd(monkeypatch, gap_points, within):
+def test_two_runs_are_read_against_the_spread_of_a_difference_not_of_one_run():
+    assert shortcut_tables.two_runs_reading(27.1, 12.4, "x").startswith("is within")  # 27.1 < 35.1
+    assert shortcut_tables.two_runs_reading(36.0, 12.4, "x").startswith("is more than")
+    assert "no verdict" in shortcut_tables.two_runs_reading(5.0, float("nan"), "x")
+
+
+@pytest.mark.parametrize("gap_points, within", [(3.0, True), (13.0, True), (18.0, False)])
+def test_image_level_split_is_judged_against_twice_the_sd_of_a_difference_of_two_runs(monkeypatch, gap_points, within):
     y = np.repeat([0, 1, 2], 100)
     right = lambda k: np.eye(3)[np.where(np.arange(300) < k, y, (y + 1) % 3)]  # noqa: E731
     run = SimpleNamespace(y_true=y, y_prob=right(210))  # 70%
@@ -89,7 +99,7 @@ def test_image_level_split_is_judged_against_twice_the_seed_sd(monkeypatch, gap_
     book = SimpleNamespace(comp=comp, profile=SimpleNamespace(name="quick"))
     values, table = shortcut_tables.image_level(book, run)
     assert values["split_gap"] == f"{gap_points:+.1f} points" and values["straddle"] == "2"
-    assert values["split_verdict"].startswith("within") is within
+    assert values["split_verdict"].startswith("is within") is within  # limit 2 x sqrt 2 x 6 = 17.0
     assert values["with_id"] == "200 of 300" and table.loc["patients on both sides", "image-level"] == "2"
 
 

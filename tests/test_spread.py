@@ -147,3 +147,15 @@ def test_batchnorm_diagnosis_shows_accuracy_and_calls_before_and_after_recalibra
     assert row["epochs"] == 11 and row["accuracy"] == 1.0
     assert row["predicted (COVID-19/viral/normal)"] == "2/2/2" and row["predicted after"] == "2/3/1"
     assert row["accuracy, statistics recomputed"] == pytest.approx(5 / 6)
+
+
+def test_batchnorm_verdict_names_the_cause_only_when_accuracy_comes_back():
+    import pandas as pd
+
+    row = {"network": "batch 32", "seed": 2020, "epochs": 11, "accuracy": 0.357}
+    back = pd.DataFrame([{**row, "accuracy, statistics recomputed": 0.85}])
+    assert "stale moving statistics were the cause" in spread.batchnorm_verdict(back)
+    stays = pd.DataFrame([{**row, "accuracy, statistics recomputed": 0.40}])
+    assert "were not the cause" in spread.batchnorm_verdict(stays)
+    protocol_only = pd.DataFrame([{**row, "network": "the protocol as it is", "accuracy, statistics recomputed": 0.9}])
+    assert "untested" in spread.batchnorm_verdict(protocol_only)

@@ -52,14 +52,26 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
 
     Why: trained weights differ from CPU to CPU, so the book's text outputs (what nbval compares)
     come from these pinned runs on every machine (runs.find_run): every run of the built profile,
-    and the initial run of EXAMINED. Stale pinned runs of those profiles are removed, so the
-    folder holds exactly the book's runs.
+    the initial run of EXAMINED and every seeded network of EXAMINED's stress plan that is stored
+    (xraylib.stress: their weights are what saliency and predict need). Stale pinned runs of those
+    profiles are removed, so the folder holds exactly the book's runs.
     """
     study = Study(profile, data)
     book_runs = [study.initial_run(), *study.cross_validate().runs, audit.lungs_removed(study)["blanked_run"],
                  audit.image_level_run(study)[0], audit.jpeg_mitigation(study)[0],
-                 Study(EXAMINED, study.data).initial_run()]
+                 Study(EXAMINED, study.data).initial_run(), *seeded_networks(EXAMINED, data)]
     return pin(book_runs, {profile.name, EXAMINED})
+
+
+def seeded_networks(profile_name: str, data: str | None = None) -> list:
+    """The stored networks of a profile's own seeds in the stress plan (never trains)."""
+    from .stress_plan import ARMS
+
+    examined = Study(profile_name, data)
+    protocol = ARMS[0]
+    found = [stored_run(protocol.run_name, protocol.profile(examined.profile, seed), examined.comp,
+                        examined.initial_split, with_model=False) for seed in protocol.seeds]
+    return [run for run in found if run is not None]
 
 
 def pin(book_runs: list, names: set[str]) -> list[Path]:

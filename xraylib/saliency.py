@@ -354,9 +354,10 @@ REGION_COLUMNS = {"lung_share": "lung box (%)", "border_share": "border (%)", "c
 
 
 def region_table(model: keras.Model, x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray,
-                 images: int = 60) -> tuple[dict, pd.DataFrame]:
+                 images: int = 60) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """Where each method puts its weight, per true class, on about `images` test images (every
-    n-th), beside a map spread evenly; and the regions' bounds and shares the prose quotes."""
+    n-th), beside a map spread evenly; the regions' bounds and shares the prose quotes; and the
+    per-image shares behind them (for share_summary)."""
     sub = np.arange(0, len(x), max(1, len(x) // images))
     parts = []
     for name in METHODS:
@@ -375,7 +376,7 @@ def region_table(model: keras.Model, x: np.ndarray, y_true: np.ndarray, y_pred: 
               "border_pct": f"{100 * regions.BORDER:.0f}%", "lung_area": f"{100 * area['lung_area']:.0f}%",
               "vanilla_lung": mean("vanilla", "lung_share"), "vanilla_border": mean("vanilla", "border_share"),
               "border_area": f"{100 * area['border_area']:.0f}%", "cam_lung": mean("gradcam", "lung_share")}
-    return values, table.rename(columns=REGION_COLUMNS)
+    return values, table.rename(columns=REGION_COLUMNS), shares
 def share_summary(shares: pd.DataFrame, by: list[str], region: str = "lung") -> pd.DataFrame:
     """Per group, the maps counted, the all-zero maps among them, and the mean share of one region
     over the maps that have any mass. An all-zero map (Grad-CAM's when no cell of the last
