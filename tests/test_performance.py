@@ -52,3 +52,13 @@ def test_gpu_groups_divide_each_group_among_its_trainings(meas):
     assert list(table.columns) == list(performance.GPU_COLUMNS.values())
     assert float(values["gpu_over_cpu"].replace(",", "")) == pytest.approx(table["images/s, all trainings"].max() / 10,
                                                                             abs=1)
+
+
+def test_ceiling_names_the_tied_settings_and_where_the_defaults_sit():
+    raw = {"levers": [{"key": k, "lever": k, "images_per_s": r, "min": r - 1, "x_defaults": r / 70.0}
+                      for k, r in (("defaults", 70.0), ("aug", 58.0), ("batch32", 58.1), ("threads", 58.2),
+                                   ("slow", 45.8))]}
+    values = performance.ceiling(raw)
+    assert values["tied_n"] == "3" and values["tied_range"] == "58.0-58.2"
+    assert values["defaults_slowest"] == "69.0" and values["defaults_slowest_where"] == "lies elsewhere"
+    assert values["lever_faster"] == "no setting was measured faster than the defaults"

@@ -159,3 +159,20 @@ def test_batchnorm_verdict_names_the_cause_only_when_accuracy_comes_back():
     assert "were not the cause" in spread.batchnorm_verdict(stays)
     protocol_only = pd.DataFrame([{**row, "network": "the protocol as it is", "accuracy, statistics recomputed": 0.9}])
     assert "untested" in spread.batchnorm_verdict(protocol_only)
+
+
+def test_display_tables_show_percent_and_every_arm_has_a_verdict_row(record):
+    record.networks[0]["recalibrated_test"] = _onehot([0, 0, 1, 1, 2, 1])
+    shown = spread.display_batchnorm(spread.batchnorm_diagnosis(record))
+    assert shown.iloc[0]["test accuracy"] == "100.0%"
+    verdicts = spread.verdict_table(record)
+    assert set(verdicts.index) == {spread.ARM_NAMES["jpeg"], spread.ARM_NAMES["lungs-blanked"]}
+    internal = spread.display_internal(record)
+    assert internal.loc["test accuracy", "mean (range over seeds)"] == "91.7% (83.3-100.0%)"
+    assert internal.loc["test accuracy", "seeds"] == 2
+
+
+def test_a_record_without_recomputed_statistics_gives_an_empty_diagnosis_and_says_untested(record):
+    table = spread.batchnorm_diagnosis(record)
+    assert table.empty and "untested" in spread.batchnorm_verdict(table)
+    assert spread.display_batchnorm(table).empty

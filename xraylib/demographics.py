@@ -88,3 +88,38 @@ def display_demographics(table: pd.DataFrame) -> pd.DataFrame:
         "median age (IQR; range)": table.apply(age, axis=1),
         "sex known": table["sex known"], "female": table.apply(female, axis=1),
         "note": table["note"]}).set_index(["origin", "class"])
+
+
+def folders_table(data=None, external=None, controls=None) -> tuple[dict, pd.DataFrame]:
+    """Every folder's films by origin and class, as the book shows them (`display_demographics`),
+    and the numbers its prose quotes: how many NIH 'No Finding' films are of patients under 18."""
+    from . import data as xdata
+    from .config import controls_dir, data_dir, external_dir
+
+    demographics = read_demographics()
+    parts = [demographics_table(xdata.load_manifest(root), folder, demographics)
+             for folder, root in (("covid-xray", data_dir(data)), ("external", external_dir(external)),
+                                  ("controls", controls_dir(controls)))]
+    table = pd.concat(parts, ignore_index=True)
+    nih = demographics[(demographics["folder"] == "external") &
+                       demographics["file"].str.contains("nih", case=False)]
+    children = int((nih["age"] < 18).sum())
+    values = {"demo_nih_children": f"{children} of {len(nih)}",
+              "demo_nih_child_ages": (f"{nih.loc[nih['age'] < 18, 'age'].min():.0f}-"
+                                      f"{nih.loc[nih['age'] < 18, 'age'].max():.0f}") if children else "none"}
+    shown = display_demographics(table)
+    shown.index = shown.index.set_levels(
+        [shown.index.levels[0].map(lambda o: ORIGIN_LABELS.get(o, o)), shown.index.levels[1]])
+    return values, shown
+
+
+ORIGIN_LABELS = {
+    "covid19-radiography-database-v4": "main set: COVID-19 Radiography Database (v4)",
+    "kermany-cxr-pneumonia-train": "main set: Kermany training split (children)",
+    "hannover-mhh-covid-19-image-repository": "external: Hannover Medical School",
+    "ieee8023-covid-chestxray-dataset": "external: Cohen et al. collection",
+    "nih-chestxray14-no-finding": "external: NIH ChestX-ray14 'No Finding'",
+    "kermany-cxr-pneumonia-test": "external and controls: Kermany test split (children)",
+    "shenzhen-tb-normal": "controls: Shenzhen No.3 People's Hospital",
+}
+"""Reader-facing names of every folder's origins (the manifests' dataset values)."""

@@ -100,3 +100,37 @@ def overlap_summary(found: pd.DataFrame) -> pd.DataFrame:
         films=("file", "size"), nearest_bits=("hash_distance", "min"),
         median_bits=("hash_distance", "median"), candidates=("candidates", lambda s: int((s > 0).sum())),
         highest_correlation=("correlation", "max"), copies=("copy", "sum"))
+
+
+def book_overlap(data=None, external=None, controls=None) -> tuple[dict, pd.DataFrame]:
+    """The Data chapter's check: every external and control film against the whole main set, as
+    the numbers its prose quotes and one row per origin (reader-facing names)."""
+    from . import data as xdata
+    from .config import controls_dir, data_dir, external_dir
+
+    pool = xdata.read_dataset(data_dir(data))
+    query = pd.concat([xdata.read_dataset(external_dir(external)).assign(folder="external"),
+                       xdata.read_dataset(controls_dir(controls)).assign(folder="controls")],
+                      ignore_index=True)
+    found = overlap_table(query, xdata.load_gray(list(query["path"]), 256, progress=False), pool,
+                          xdata.load_gray(list(pool["path"]), 256, progress=False))
+    summary = overlap_summary(found)
+    copies = found[found["copy"]]
+    values = {"ov_pool": f"{len(pool):,}", "ov_films": f"{len(query):,}", "ov_bits": str(CANDIDATE_BITS),
+              "ov_corr": f"{COPY_CORRELATION:.2f}", "ov_corr_child": f"{PAEDIATRIC_COPY_CORRELATION:.2f}",
+              "ov_copies": str(len(copies)),
+              "ov_copy_files": ", ".join(f"{f.split('/')[-1]} ~ {p.split('/')[-1]} (r = {r:.3f})"
+                                         for f, p, r in zip(copies["file"], copies["pool_file"],
+                                                            copies["correlation"])) or "none",
+              "ov_nearest": str(int(found["hash_distance"].min()))}
+    shown = summary.rename(columns={"films": "films", "nearest_bits": "nearest (bits)",
+                                    "median_bits": "median nearest (bits)",
+                                    "candidates": f"films within {CANDIDATE_BITS} bits",
+                                    "highest_correlation": "highest thumbnail correlation",
+                                    "copies": "copies"})
+    shown["highest thumbnail correlation"] = shown["highest thumbnail correlation"].map(
+        lambda r: "" if pd.isna(r) else f"{r:.3f}")
+    from .demographics import ORIGIN_LABELS
+
+    shown.index = shown.index.map(lambda o: ORIGIN_LABELS.get(o, o))
+    return values, shown.rename_axis("origin")

@@ -133,3 +133,20 @@ def gpu_groups(lad: ladder_record.LadderRecord, cpu_rate: float) -> tuple[dict, 
 def suite_minutes(suite: dict) -> pd.DataFrame:
     """The suite's measured steps, in minutes."""
     return (pd.Series(suite["seconds"]) / 60).round(1).rename("minutes").to_frame()
+
+
+def ceiling(levers_raw: dict, tolerance: float = 0.01) -> dict:
+    """Which settings tie at one rate (bench.rate_cluster: likely the machine's ceiling, not a
+    property of the settings), where the defaults' slowest run sits, and which setting was faster."""
+    table = pd.DataFrame(levers_raw["levers"]).set_index("key")
+    tied = bench.rate_cluster(table, tolerance=tolerance)
+    slowest = table.loc["defaults", "min"]
+    lo, hi = tied["images_per_s"].min(), tied["images_per_s"].max()
+    faster = table[table["x_defaults"] > 1.02]
+    return {"tied_n": str(len(tied)),
+            "tied_names": ", ".join(tied["lever"]).replace("steps_per_execution 16", "16 steps per call"),
+            "tied_range": f"{lo:.1f}-{hi:.1f}", "defaults_slowest": f"{slowest:.1f}",
+            "defaults_slowest_where": "sits at the same rate" if lo * 0.99 <= slowest <= hi * 1.01
+            else "lies elsewhere",
+            "lever_faster": "no setting was measured faster than the defaults" if faster.empty
+            else "faster than the defaults: " + ", ".join(faster["lever"])}

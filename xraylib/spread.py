@@ -351,7 +351,9 @@ def batchnorm_diagnosis(record: StressRecord) -> pd.DataFrame:
                      "predicted (COVID-19/viral/normal)": count(before),
                      "accuracy, statistics recomputed": float((after == y).mean()),
                      "predicted after": count(after)})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["network", "seed", "epochs", "accuracy",
+                                       "predicted (COVID-19/viral/normal)",
+                                       "accuracy, statistics recomputed", "predicted after"])
 
 
 RECOVERED_POINTS = 20.0
@@ -374,3 +376,37 @@ def batchnorm_verdict(table: pd.DataFrame) -> str:
                      f"{100 * row['accuracy']:.1f}% -> {100 * row['accuracy, statistics recomputed']:.1f}% "
                      f"with the statistics recomputed, so {verdict}")
     return "; ".join(parts) + " (one network each: a mechanism shown on one seed, not a rate)"
+
+
+def display_batchnorm(table: pd.DataFrame) -> pd.DataFrame:
+    """The batch-norm diagnosis as the book shows it (accuracies in percent)."""
+    shown = table.copy()
+    for col in ("accuracy", "accuracy, statistics recomputed"):
+        shown[col] = shown[col].map(lambda v: f"{100 * v:.1f}%")
+    return shown.rename(columns={"accuracy": "test accuracy",
+                                 "accuracy, statistics recomputed": "test accuracy, statistics recomputed"}
+                        ).set_index(["network", "seed"])
+
+
+def verdict_table(record: StressRecord) -> pd.DataFrame:
+    """Every shortcut-removal arm's generated verdicts, one row each."""
+    from .stress_plan import SHORTCUT_ARMS
+
+    rows = [{"arm": ARM_NAMES.get(arm, arm), "verdict": v}
+            for arm in SHORTCUT_ARMS for v in arm_verdicts(record, arm)]
+    return pd.DataFrame(rows).set_index("arm")
+
+
+def display_internal(record: StressRecord, arm: str = "protocol") -> pd.DataFrame:
+    """The internal rates of an arm's networks, each as its mean and range over the seeds."""
+    names = {"accuracy": "test accuracy", "calibration error": "expected calibration error",
+             "lungs blanked at test": "test accuracy, lung box blanked",
+             **{f"sensitivity {c}": f"sensitivity, {CLASS_NAMES[c]}" for c in CLASSES}}
+    rows = []
+    for col, s in over_seeds(internal(record, arm)).items():
+        scale, unit = (1, "") if col == "calibration error" else (100, "%")
+        rows.append({"quantity": names.get(col, col),
+                     "mean (range over seeds)": s.text(scale=scale, digits=3 if scale == 1 else 1,
+                                                       unit=unit, seeds=False),
+                     "seeds": s.n})
+    return pd.DataFrame(rows).set_index("quantity")
