@@ -138,6 +138,7 @@ def test_glue_values_quote_each_origin_as_mean_and_range_over_protocol_seeds(tmp
     assert values["seeds_shenzhen_right"] == "50.0% (0.0-100.0%)" and values["seeds_shenzhen_films"] == "1"
     assert values["seeds_hannover_right"] == "n/a" and values["seeds_hannover_films"] == "0"
     assert values["seeds_acc"] == "91.7% (83.3-100.0%)" and values["seeds_vanilla_empty"] == "2 of 12"
+    assert values["seeds_adult_normal_max"] == "100.0%"  # seed 2021 got the one Shenzhen film right
 
 
 def test_batchnorm_diagnosis_shows_accuracy_and_calls_before_and_after_recalibration(record):
@@ -176,3 +177,21 @@ def test_a_record_without_recomputed_statistics_gives_an_empty_diagnosis_and_say
     table = spread.batchnorm_diagnosis(record)
     assert table.empty and "untested" in spread.batchnorm_verdict(table)
     assert spread.display_batchnorm(table).empty
+
+
+def test_the_committed_stress_record_agrees_with_the_pinned_network_it_starts_from():
+    """records/stress-authors.json: a missing record fails (the book reads it); every network has a
+    prediction per test, external and control film; seed 2020 is the pinned examined network."""
+    from xraylib import runs
+
+    record = spread.read_stress()
+    assert record.seeds()[0] == 2020 and len(record.y_true) == 689
+    for net in record.networks:
+        assert np.asarray(net["test"]).shape == (689, 3)
+        assert np.asarray(record.film_predictions(net)).shape == (len(record.films), 3)
+    (pinned,) = runs.pinned_dir().glob("initial-authors-29d771135ae1f36f")
+    arrays = np.load(pinned / "arrays.npz")
+    np.testing.assert_array_equal(arrays["y_true"], record.y_true)
+    np.testing.assert_allclose(np.asarray(record.arm("protocol")[0]["test"]), arrays["y_prob"], atol=6e-5)
+    assert set(record.films["dataset"]) >= {"nih-chestxray14-no-finding", "shenzhen-tb-normal",
+                                            "kermany-cxr-pneumonia-test"}

@@ -293,7 +293,8 @@ def arm_verdicts(record: StressRecord, arm: str) -> list[str]:
     many of its seeds are trained when fewer than two are."""
     n = len(record.arm(arm))
     if n < 2:
-        return [f"{ARM_NAMES.get(arm, arm).capitalize()}: {n} seed{'s' if n != 1 else ''} trained so "
+        name = ARM_NAMES.get(arm, arm)
+        return [f"{name[0].upper() + name[1:]}: {n} seed{'s' if n != 1 else ''} trained so "
                 f"far; at least two are needed before any change can be told from a seed's luck, "
                 f"so this arm gives no verdict yet."]
     return [e.sentence(e.quantity) for e in arm_effects(record, arm)]
@@ -327,6 +328,10 @@ def glue_values(record: StressRecord) -> dict[str, str]:
             values[f"seeds_{key}_called_{c}"] = pct(_origin_spread(table, origin, label, f"called {c}"))
         row = table[(table["origin"] == origin) & (table["true class"] == label)]
         values[f"seeds_{key}_films"] = str(int(row["films"].iloc[0])) if len(row) else "0"
+    adult = [_origin_spread(table, o, "normal", "right") for o in
+             ("nih-chestxray14-no-finding", "shenzhen-tb-normal")]
+    highs = [s.high for s in adult if s.n]
+    values["seeds_adult_normal_max"] = f"{100 * max(highs):.1f}%" if highs else "n/a"
     for method in ("vanilla", "gradcam"):
         shares = saliency_shares(record, method)
         values[f"seeds_{method}_lung"] = pct(Spread(tuple(shares["all"]))) if len(shares) else "n/a"
