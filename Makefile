@@ -52,7 +52,8 @@ reproduce: $(VENV_STAMP)
 ## bottom from its own folder, as nbval runs it).
 lab: $(VENV_STAMP)
 	$(PY) -m pip install --quiet -e ".[$(PIP_EXTRAS),lab]"
-	XRAYLIB_PROFILE=$${XRAYLIB_PROFILE:-quick} .venv/bin/jupyter lab --notebook-dir=. chapters/01_data.ipynb
+	XRAYLIB_PROFILE=$${XRAYLIB_PROFILE:-quick} .venv/bin/jupyter lab --notebook-dir=. \
+		$$([ "$$(id -u)" = 0 ] && echo --allow-root) chapters/01_data.ipynb
 
 ## Everything CI checks: unit tests, nbval over the chapters, the quick book built from the
 ## outputs nbval has just checked against a fresh run (so no chapter runs twice), and its HTML.

@@ -243,9 +243,9 @@ def test_every_json_command_prints_a_json_error_alone_on_stdout(command, cache, 
 
 
 def test_ladder_json_is_json_alone_also_after_training_on_the_cpu(monkeypatch, capsys):
-    from xraylib import ladder
+    from xraylib import ladder_train
 
-    monkeypatch.setattr(ladder, "train_on_cpu",
+    monkeypatch.setattr(ladder_train, "train_on_cpu",
                         lambda *a, **k: {"stored": 3, "trained": 0, "left": 5})
     assert main(["ladder", "--train-cpu", "0", "--json"]) == 0
     out, err = capsys.readouterr()

@@ -522,3 +522,12 @@ def test_evaluate_names_a_nul_or_windows_row_and_scores_the_others(stored, tmp_p
     assert report["overall"]["n"] == 3
     (line,) = report["unreadable"]["files"]
     assert line.startswith(repr(bad))
+
+
+def test_the_shipped_network_is_the_protocols_own_seed_whatever_seeded_runs_are_pinned_beside_it():
+    from xraylib import predict, runs
+
+    pinned = sorted(runs.pinned_dir().glob(f"initial-{predict.SHIPPED_PROFILE}-*"), key=predict._own_seed_first)
+    assert len(pinned) >= 1
+    meta = json.loads((pinned[0] / "meta.json").read_text())
+    assert meta["profile"].get("train_seed") is None and meta["profile"]["seed"] == 2020

@@ -3,6 +3,7 @@ external validation) or single files (`xraylib predict`), each as one prediction
 """
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
@@ -76,6 +77,16 @@ def _describe(model, meta: dict, path: Path, shipped: bool, requested: str) -> N
     return Network(model, profile, path, shipped, requested, seed, accuracy, n_test)
 
 
+def _own_seed_first(path: Path) -> tuple[bool, str]:
+    """The shipped network is the protocol's own seed (the book's examined network); the other
+    seeded networks pinned beside it (xraylib.stress) come after it."""
+    try:
+        seeded = json.loads((path / "meta.json").read_text())["profile"].get("train_seed") is not None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        seeded = True
+    return seeded, path.name
+
+
 def network(profile: str | None = None) -> Network:
     """The network `predict` and `evaluate` apply, training nothing: the latest run of `profile`
     (default $XRAYLIB_PROFILE, else the shipped network's protocol) in the cache, else the network
@@ -88,7 +99,7 @@ def network(profile: str | None = None) -> Network:
         model, meta = study.latest_model("initial", wanted)
         return _describe(model, meta, Path(meta["stored_at"]), False, requested)
     problems = []
-    for path in sorted(runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*")):
+    for path in sorted(runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*"), key=_own_seed_first):
         try:
             model, _, _, meta = runs.load_run(path, arrays=False)
         except FileNotFoundError as exc:  # RunDamaged too
