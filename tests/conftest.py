@@ -124,34 +124,31 @@ def pytest_unconfigure(config) -> None:
         Path(os.environ[DATA_NOTE_ENV]).write_text(line + "\n")
 
 
-@pytest.fixture(scope="session")
-def real_root() -> Path:
-    """The main data folder; skipped (failed in CI) when there is none."""
+def _data_folder(find, what: str) -> Path:
+    """A real data folder; skipped (failed in CI) when there is none."""
     try:
-        return config.data_dir()
+        return find()
     except FileNotFoundError as exc:
         error = exc
-    missing_data("the main data set", error)  # outside `except`: one message, no chained traceback
+    missing_data(what, error)  # outside `except`: one message, no chained traceback
+
+
+@pytest.fixture(scope="session")
+def real_root() -> Path:
+    """The main data folder."""
+    return _data_folder(config.data_dir, "the main data set")
 
 
 @pytest.fixture(scope="session")
 def real_external() -> Path:
-    """The external-validation folder; skipped (failed in CI) when there is none."""
-    try:
-        return config.external_dir()
-    except FileNotFoundError as exc:
-        error = exc
-    missing_data("the external set", error)
+    """The external-validation folder."""
+    return _data_folder(config.external_dir, "the external set")
 
 
 @pytest.fixture(scope="session")
 def real_controls() -> Path:
-    """The control films' folder; skipped (failed in CI) when there is none."""
-    try:
-        return config.controls_dir()
-    except FileNotFoundError as exc:
-        error = exc
-    missing_data("the control films", error)
+    """The control films' folder (evaluation only)."""
+    return _data_folder(config.controls_dir, "the control films")
 
 
 @pytest.fixture(scope="session")

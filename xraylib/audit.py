@@ -13,18 +13,11 @@ from . import data as xdata
 from . import metrics, predict, shortcuts
 from .config import external_dir
 from .splits import Split, initial_split
+from .stress_plan import ARMS, jpeg_roundtrip, transformed_images
 from .study import Run, Study
 from .train import predict_proba
 
-MITIGATION_QUALITY = 75  # JPEG quality used to re-compress every image (the cue's own quality)
-NATIVE = 256  # the stored images' size: pixel-level transforms run here, before resizing
-
-
-def _transformed(paths: list[str], size: int, transform=None) -> np.ndarray:
-    """uint8 gray at `size`; a transform runs on the native 256 px images first (JPEG grids)."""
-    if transform is None:
-        return xdata.load_gray(paths, size)
-    return xdata.resize_gray(transform(xdata.load_gray(paths, NATIVE)), size)
+_ARMS = {arm.name: arm for arm in ARMS}  # the same run names as the stress test's arms
 
 
 def external_validation(study: Study, run: Run | None = None, transform=None,
@@ -35,15 +28,14 @@ def external_validation(study: Study, run: Run | None = None, transform=None,
     if transform is None:
         return predict.evaluate_folder(external_dir(external), run.model, profile)
     ext = xdata.read_dataset(external_dir(external))
-    gray = _transformed(list(ext["path"]), profile.image_size, transform)
-    prob = predict_proba(run.model, xdata.to_model_input(gray))
+    prob = predict_proba(run.model, transformed_images(list(ext["path"]), profile.image_size, transform))
     return predict.FolderResult(predict.predictions_table(ext[["file", "label", "dataset"]], prob))
 
 
 def _images(study: Study, transform):
-    """A cached loader of the composition's model inputs, transformed first (uint8 gray)."""
-    return functools.cache(lambda: xdata.to_model_input(
-        _transformed(list(study.comp["path"]), study.profile.image_size, transform)))
+    """A cached loader of the composition's model inputs, transformed first."""
+    return functools.cache(lambda: transformed_images(list(study.comp["path"]), study.profile.image_size,
+                                                      transform))
 
 
 def blanked_predictions(study: Study, run: Run | None = None) -> np.ndarray:
@@ -58,7 +50,8 @@ def lungs_removed(study: Study) -> dict:
     trained and tested on lung-blanked images. Accuracy far above chance means cues outside."""
     run = study.initial_run()
     prob = blanked_predictions(study, run)
-    blanked_run = study.run("lungs-blanked", study.initial_split, images=_images(study, shortcuts.blank_lungs))
+    arm = _ARMS["lungs-blanked"]
+    blanked_run = study.run(arm.run_name, study.initial_split, images=_images(study, arm.transform))
     return {"original model, lungs blanked": metrics.summary(run.y_true, prob),
             "model trained on blanked images": metrics.summary(blanked_run.y_true, blanked_run.y_prob),
             "original model, intact images": metrics.summary(run.y_true, run.y_prob),
@@ -84,8 +77,6 @@ def straddling_patients(comp: pd.DataFrame, split: Split) -> int:
 def jpeg_mitigation(study: Study) -> tuple[Run, predict.FolderResult]:
     """Every image, of every class and origin, re-compressed as JPEG on the data's 224 px grid
     before training and testing, so that JPEG artefacts no longer mark two of the classes."""
-    recompress = functools.partial(shortcuts.jpeg_recompress, quality=MITIGATION_QUALITY,
-                                   grid=shortcuts.JPEG_GRID)
-    run = study.run(f"jpeg-q{MITIGATION_QUALITY}-grid{shortcuts.JPEG_GRID}", study.initial_split,
-                    images=_images(study, recompress))
-    return run, external_validation(study, run, transform=recompress)
+    arm = _ARMS["jpeg"]
+    run = study.run(arm.run_name, study.initial_split, images=_images(study, jpeg_roundtrip))
+    return run, external_validation(study, run, transform=jpeg_roundtrip)

@@ -116,6 +116,7 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
                           for k, v in folders.items()},
               "networks": []}
     images: dict = {}
+    train_x = functools.cache(lambda: transformed_images(list(comp["path"].iloc[split.train]), base.image_size))
     for arm, seed in plan(arms):
         run = stored_run(arm.run_name, arm.profile(base, seed), comp, split)
         if run is None:
@@ -141,8 +142,7 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
         if arm.transform is None:  # the protocol and the batch-32 arms: is it the statistics?
             from .batchnorm import recalibrated
 
-            train_x = transformed_images(list(comp["path"].iloc[split.train]), base.image_size)
-            net["recalibrated_test"] = _rounded(model_predict(recalibrated(run.model, train_x), x["test"]))
+            net["recalibrated_test"] = _rounded(model_predict(recalibrated(run.model, train_x()), x["test"]))
         record["networks"].append(net)
     return record
 
