@@ -18,7 +18,7 @@ import pytest
 from conftest import unexpected_stderr
 from PIL import Image
 
-from xraylib import config, runs
+from xraylib import config, predict, runs
 from xraylib.cli import main
 from xraylib.config import CLASSES
 
@@ -463,7 +463,7 @@ def test_predict_with_xraylib_cache_naming_a_file_exits_2_naming_it(tmp_path, mo
 
 def _shipped_accuracy() -> tuple[str, int]:
     """The shipped network's test accuracy as the output prints it, from its stored predictions."""
-    (path,) = runs.pinned_dir().glob("initial-authors-*")
+    path = predict.shipped_candidates()[0]
     with np.load(path / "arrays.npz") as z:
         right, n = int((z["y_prob"].argmax(1) == z["y_true"]).sum()), len(z["y_true"])
     return f"{100 * right / n:.1f}%", n
@@ -499,7 +499,7 @@ def test_predict_and_evaluate_with_an_empty_cache_use_the_shipped_network_and_na
 
 def test_predict_says_it_uses_the_pinned_copy_when_the_caches_copy_is_damaged(cache, tmp_path,
                                                                                capsys):
-    (shipped,) = runs.pinned_dir().glob("initial-authors-*")
+    shipped = predict.shipped_candidates()[0]
     copy = cache / "runs" / shipped.name
     shutil.copytree(shipped, copy)
     (copy / "history.csv").write_text("epoch\n1\n")
@@ -525,9 +525,7 @@ def test_evaluate_names_a_nul_or_windows_row_and_scores_the_others(stored, tmp_p
 
 
 def test_the_shipped_network_is_the_protocols_own_seed_whatever_seeded_runs_are_pinned_beside_it():
-    from xraylib import predict, runs
-
-    pinned = sorted(runs.pinned_dir().glob(f"initial-{predict.SHIPPED_PROFILE}-*"), key=predict._own_seed_first)
+    pinned = predict.shipped_candidates()
     assert len(pinned) >= 1
     meta = json.loads((pinned[0] / "meta.json").read_text())
     assert meta["profile"].get("train_seed") is None and meta["profile"]["seed"] == 2020

@@ -87,6 +87,14 @@ def _own_seed_first(path: Path) -> tuple[bool, str]:
     return seeded, path.name
 
 
+def shipped_candidates() -> list[Path]:
+    """The pinned runs `predict` may ship, in the order it tries them: the protocol's own seed
+    first, the other seeded networks after it."""
+    from . import runs
+
+    return sorted(runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*"), key=_own_seed_first)
+
+
 def network(profile: str | None = None) -> Network:
     """The network `predict` and `evaluate` apply, training nothing: the latest run of `profile`
     (default $XRAYLIB_PROFILE, else the shipped network's protocol) in the cache, else the network
@@ -99,7 +107,7 @@ def network(profile: str | None = None) -> Network:
         model, meta = study.latest_model("initial", wanted)
         return _describe(model, meta, Path(meta["stored_at"]), False, requested)
     problems = []
-    for path in sorted(runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*"), key=_own_seed_first):
+    for path in shipped_candidates():
         try:
             model, _, _, meta = runs.load_run(path, arrays=False)
         except FileNotFoundError as exc:  # RunDamaged too
