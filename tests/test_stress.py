@@ -12,12 +12,12 @@ from test_train import tiny_profile
 from xraylib import config, shortcuts, stress, stress_plan
 
 
-def test_plan_trains_every_protocol_seed_first_then_arms_seed_by_seed():
+def test_plan_trains_every_protocol_seed_then_the_causal_arms_seed_by_seed_then_diagnoses():
     order = [(arm.name, seed) for arm, seed in stress_plan.plan()]
     assert order[:5] == [("protocol", s) for s in stress_plan.SEEDS]
-    assert order[5:10] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020),
-                           ("jpeg", 2020), ("lungs-blanked", 2020)]
-    assert order[10:12] == [("jpeg", 2021), ("lungs-blanked", 2021)]
+    assert order[5:11] == [("jpeg", 2020), ("lungs-blanked", 2020), ("jpeg", 2021),
+                           ("lungs-blanked", 2021), ("jpeg", 2022), ("lungs-blanked", 2022)]
+    assert order[11:] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020)]
     assert len(order) == len(set(order)) == 5 + 3 + 2 * 3
 
 

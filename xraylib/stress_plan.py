@@ -95,12 +95,17 @@ SHORTCUT_ARMS = ("jpeg", "lungs-blanked")
 
 
 def plan(arms: tuple[Arm, ...] = ARMS) -> Iterator[tuple[Arm, int]]:
-    """The trainings in the order they are worth most: every protocol seed, then arm by arm,
-    seed by seed (so an interrupted session leaves whole seeds, not half an arm)."""
+    """The trainings in the order they are worth most: every protocol seed, then the arms with
+    several seeds (the causal tests) seed by seed, so an interrupted session leaves whole seeds, not
+    half an arm, then the one-seed diagnoses."""
     first, *rest = arms
     for seed in first.seeds:
         yield first, seed
-    for i in range(max(len(a.seeds) for a in rest)):
-        for arm in rest:
+    tested = [a for a in rest if len(a.seeds) > 1]
+    for i in range(max((len(a.seeds) for a in tested), default=0)):
+        for arm in tested:
             if i < len(arm.seeds):
                 yield arm, arm.seeds[i]
+    for arm in rest:
+        if len(arm.seeds) == 1:
+            yield arm, arm.seeds[0]
