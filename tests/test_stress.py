@@ -2,6 +2,7 @@
 trained, resumed and recorded."""
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 
@@ -94,6 +95,22 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
     out = base / "stress.json"
     stress.write_record(record, out)
     assert json.loads(out.read_text())["networks"][0]["seed"] == 2020
+
+    # a rerun keeps what the previous record holds and evaluates only what it lacks
+    partial = copy.deepcopy({**record, "networks": [n for n in record["networks"] if n["seed"] != 7]})
+    del partial["networks"][0]["recalibrated_test"]  # an incomplete entry is evaluated again
+    lines = []
+    again = stress.build_record(profile, data, external, controls, log=lines.append, arms=arms,
+                                previous=partial)
+    assert lines == ["evaluating protocol / seed 2020", "evaluating protocol / seed 7",
+                     "kept lungs-blanked / seed 2020 from the previous record"]
+    as_text = lambda nets: json.dumps(nets, sort_keys=True)  # noqa: E731 (an empty map's share is NaN)
+    assert as_text(again["networks"]) == as_text(record["networks"])
+    other_films = {**partial, "folders": {**partial["folders"], "controls": {}}}
+    lines.clear()
+    stress.build_record(profile, data, external, controls, log=lines.append, arms=arms,
+                        previous=other_films)
+    assert not any(line.startswith("kept") for line in lines)
 
 
 def test_seeds_option_keeps_the_first_seeds_of_every_arm_and_refuses_zero():

@@ -96,11 +96,27 @@ def _saliency_shares(model, x: np.ndarray, y_true: np.ndarray, y_pred: np.ndarra
     return out
 
 
+def _needs(arm: Arm) -> set[str]:
+    """The entries a network of `arm` carries in the record."""
+    keys = {"arm", "seed", "run", "train_seconds", "epochs", "test", "external", "controls"}
+    keys |= {"blanked_test", "saliency"} if arm.name == "protocol" else set()
+    return keys | ({"recalibrated_test"} if arm.transform is None else set())
+
+
+def _reusable(previous: dict | None, record: dict) -> dict[str, dict]:
+    """The previous record's networks by run folder, where that record was made on the same test
+    split and the same external and control films (so a rerun evaluates only new networks)."""
+    same = previous is not None and all(previous.get(k) == record[k] for k in
+                                        ("image_size", "test_index", "y_true", "folders"))
+    return {n["run"]: n for n in previous["networks"]} if same else {}
+
+
 def build_record(profile: Profile | str = "authors", data=None, external=None, controls=None,
-                 log=print, arms: tuple[Arm, ...] = ARMS) -> dict:
+                 log=print, arms: tuple[Arm, ...] = ARMS, previous: dict | None = None) -> dict:
     """Every stored network of the plan: its test predictions, its predictions on the external
     and control films (through the arm's own transform), and for the protocol's own networks the
-    lungs-blanked test and the saliency shares. Trains nothing; a missing run is left out."""
+    lungs-blanked test and the saliency shares. Trains nothing; a missing run is left out. A
+    network found complete in `previous` (same splits and films) is taken from it."""
     from .config import controls_dir, external_dir
     from .study import Study, stored_run
     from .train import predict_proba as model_predict
@@ -115,12 +131,19 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
               "folders": {k: {c: v[c] for c in ("files", "labels", "datasets")}
                           for k, v in folders.items()},
               "networks": []}
+    reuse = _reusable(previous, record)
     images: dict = {}
     train_x = functools.cache(lambda: transformed_images(list(comp["path"].iloc[split.train]), base.image_size))
     for arm, seed in plan(arms):
-        run = stored_run(arm.run_name, arm.profile(base, seed), comp, split)
+        run = stored_run(arm.run_name, arm.profile(base, seed), comp, split, with_model=False)
         if run is None:
             continue
+        known = reuse.get(run.path.name if run.path else "")
+        if known is not None and _needs(arm) <= set(known) and (known["arm"], known["seed"]) == (arm.name, seed):
+            log(f"kept {arm.name} / seed {seed} from the previous record")
+            record["networks"].append({k: known[k] for k in sorted(_needs(arm))})
+            continue
+        run = stored_run(arm.run_name, arm.profile(base, seed), comp, split)
         log(f"evaluating {arm.name} / seed {seed}")
         key = arm.transform
         if key not in images:
@@ -168,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
                         f"protocol, {len(ARM_SEEDS)} for each arm)")
     parser.add_argument("--data", help="main data folder")
     parser.add_argument("--out", help="record file (default: records/stress-<profile>.json)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="evaluate every network again (default: keep those the record holds)")
     args = parser.parse_args(argv)
     if args.action == "train":
         print(train(args.profile, args.data, args.limit, arms=arms_with_seeds(args.seeds)), flush=True)
@@ -175,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
         from .config import project_root
 
         out = args.out or project_root() / "records" / f"stress-{args.profile}.json"
-        record = build_record(args.profile, args.data, arms=arms_with_seeds(args.seeds))
+        previous = json.loads(Path(out).read_text()) if Path(out).is_file() and not args.fresh else None
+        record = build_record(args.profile, args.data, arms=arms_with_seeds(args.seeds),
+                              previous=previous)
         write_record(record, out)
         print(f"{len(record['networks'])} networks -> {out}")
     return 0
