@@ -110,6 +110,11 @@ def test_covid_misses_count_seed_calls_per_covid_film_and_summarise_by_majority(
     summary = spread.misses_summary(films)
     assert summary.loc["called COVID-19 by most seeds", "films"] == 1  # film 1 is a 1-1 tie
     assert summary.loc["called viral pneumonia by most seeds", "films"] == 0
+    values = spread.misses_values(films)
+    assert (values["err_films"], values["err_split"], values["err_hit_n"], values["err_miss_n"]) == \
+        ("2", "1", "1", "0")
+    assert values["err_hit_cohen"] == "1 of 1 (100%)" and values["err_miss_cohen"] == "0 of 0"
+    assert values["err_hit_marked"] == "0 of 1"  # the Cohen film has no mark; film 1 is the tie
 
 
 def test_arm_status_and_verdicts_say_how_many_seeds_and_refuse_a_verdict_below_two(record):

@@ -278,6 +278,36 @@ def misses_summary(films: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).T
 
 
+def misses_values(films: pd.DataFrame) -> dict[str, str]:
+    """The error analysis's numbers for the prose: per group (films most seeds call viral pneumonia,
+    films most call COVID-19) its count, how many carry a Cohen et al. patient id, and the median
+    bright-mark share and blockiness; the films the seeds split on are counted apart."""
+    majority = films["seeds"] / 2
+    groups = {"miss": films["seeds calling viral_pneumonia"] > majority,
+              "hit": films["seeds calling covid"] > majority}
+    values = {"err_films": str(len(films)),
+              "err_split": str(int(len(films) - sum(m.sum() for m in groups.values())))}
+    for key, mask in groups.items():
+        n, cohen = int(mask.sum()), int(films.loc[mask, "Cohen et al. patient"].sum())
+        values[f"err_{key}_n"] = str(n)
+        values[f"err_{key}_cohen"] = f"{cohen} of {n}" + (f" ({100 * cohen / n:.0f}%)" if n else "")
+        values[f"err_{key}_marks"] = f"{100 * films.loc[mask, 'bright marks'].median():.1f}%"
+        values[f"err_{key}_marked"] = f"{int((films.loc[mask, 'bright marks'] > 0).sum())} of {n}"
+        values[f"err_{key}_block"] = f"{films.loc[mask, 'blockiness'].median():.3f}"
+    return values
+
+
+def error_analysis(record: StressRecord, comp: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+    """The internal test's COVID-19 films called viral pneumonia by the protocol's seeds against
+    those called COVID-19 (chapter Shortcuts): the glued numbers and the summary table. `comp` is
+    the record's composition (its test_index points into it)."""
+    from .data import load_gray
+
+    gray = load_gray(list(comp["path"].iloc[record.test_index]), 256)
+    films = covid_misses(record, comp, gray)
+    return misses_values(films), misses_summary(films)
+
+
 def arm_status(record: StressRecord) -> pd.DataFrame:
     """Per arm: what it changes, seeds planned, seeds in the record (the rest are still to train)."""
     from .stress_plan import ARMS
