@@ -8,6 +8,7 @@ behaviour.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from xraylib import regions, saliency
@@ -257,3 +258,43 @@ def test_share_summary_leaves_all_zero_maps_out_of_the_mean_and_counts_them():
     assert out.loc["b", "mean lung share"] == pytest.approx(1.0)
     with pytest.raises(KeyError, match="no column 'skull_share'"):
         saliency.share_summary(shares, ["group"], region="skull")
+
+
+def test_examples_pick_right_and_wrong_films_per_class_and_map_the_predicted_class(paper_net):
+    rng = np.random.default_rng(1)
+    x = rng.random((9, 96, 96, 3)).astype(np.float32)
+    gray = (255 * x[..., 0]).astype(np.uint8)
+    y_true = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2])
+    y_prob = np.eye(3, dtype=np.float32)[[0, 0, 1, 1, 1, 2, 2, 2, 0]] * 0.8 + 0.2 / 3
+    ex = saliency.examples(paper_net, gray, x, y_true, y_prob, methods=("vanilla",))
+    assert ex.picked.tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8]  # two right, one wrong per class
+    assert ex.y_pred.tolist() == [0, 0, 1, 1, 1, 2, 2, 2, 0]
+    assert ex.titles[2] == "true COVID-19\npredicted viral pneumonia (0.87)"
+    assert ex.of_class("normal").tolist() == [6, 7, 8]
+    assert ex.maps["vanilla"].shape == (9, 96, 96)
+    assert np.array_equal(ex.gray[3], gray[3])
+
+
+def test_method_values_name_the_gradcam_grid_of_the_last_convolution(paper_net):
+    values = saliency.method_values(paper_net)
+    grid = paper_net.get_layer(saliency.last_conv_layer(paper_net)).output.shape[1:3]
+    assert values["cam_size"] == f"{grid[0]}x{grid[1]}" and values["sg_noise"] == "15%"
+
+
+def test_sanity_verdicts_split_methods_at_the_limit_by_their_last_correlation():
+    sanity = pd.DataFrame({"method": ["vanilla", "vanilla", "gradcam", "gradcam"],
+                           "spearman": [1.0, 0.2, 1.0, -0.7]})
+    values, table = saliency.sanity_verdicts(sanity)
+    assert (values["sanity_pass"], values["sanity_fail"]) == ("vanilla gradient", "Grad-CAM")
+    assert "ig_final" not in values and table.loc["Grad-CAM"].iloc[0] == -0.7
+
+
+def test_empty_maps_count_gradcams_all_zero_maps_and_its_classes_with_mass():
+    maps = np.zeros((3, 20, 20), np.float32)
+    maps[0, 8:12, 8:12] = 1.0
+    shares = saliency.region_shares(maps).assign(method=saliency.METHOD_NAMES["gradcam"],
+                                                 **{"class": ["COVID-19", "COVID-19", "normal"]})
+    values, table = saliency.empty_maps(shares)
+    assert values["cam_empty"] == "2 of 3" and values["cam_counted"] == "1"
+    assert values["cam_by_class"].startswith("COVID-19: 1 maps, 100.0%")
+    assert table.loc[saliency.METHOD_NAMES["gradcam"], "all-zero maps"] == 2

@@ -199,6 +199,18 @@ def saliency_rows(gray: np.ndarray, maps: dict[str, np.ndarray], titles: list[st
     return fig
 
 
+def saliency_examples(examples, label: str | None = None) -> plt.Figure:
+    """Chapter Saliency's figures from saliency.examples(): one class's films with the paper's
+    vanilla gradient (Figures 7-9), or, with no class, every film with every method."""
+    from .saliency import overlay
+
+    if label is None:
+        return saliency_rows(examples.gray, examples.maps, examples.titles, overlay)
+    i = examples.of_class(label)
+    return saliency_rows(examples.gray[i], {"vanilla gradient": examples.maps["vanilla"][i]},
+                         [examples.titles[k] for k in i], overlay)
+
+
 @styled
 def sanity_curves(table: pd.DataFrame) -> plt.Figure:
     """Rank correlation with the original maps as layers are randomised from the top."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -390,3 +391,72 @@ def share_summary(shares: pd.DataFrame, by: list[str], region: str = "lung") -> 
         maps=(column, "size"), all_zero=("empty", "sum"), share=(column, "mean"))
     out["maps with mass"] = out["maps"] - out["all_zero"]
     return out.rename(columns={"all_zero": "all-zero maps", "share": f"mean {region} share"})
+
+
+# --- What chapter Saliency shows, as values and tables ------------------------------------------
+
+
+@dataclass
+class Examples:
+    """The films chapter Saliency draws (Figures 7-9 and beyond): per class two right and one wrong
+    prediction of the examined network, every method's map of the predicted class, their titles."""
+
+    picked: np.ndarray  # positions in the test set
+    gray: np.ndarray  # (n, H, W) uint8
+    maps: dict[str, np.ndarray]  # method -> (n, H, W)
+    titles: list[str]
+    y_true: np.ndarray
+    y_pred: np.ndarray  # the class every map explains
+
+    def of_class(self, label: str) -> np.ndarray:
+        """Positions of the films whose true class is `label`."""
+        return np.flatnonzero(self.y_true == CLASSES.index(label))
+
+
+def examples(model: keras.Model, gray: np.ndarray, x: np.ndarray, y_true: np.ndarray,
+             y_prob: np.ndarray, methods=tuple(METHODS)) -> Examples:
+    """Every method's maps for the examples metrics.pick_examples chooses from a test set."""
+    from .metrics import pick_examples
+
+    y_pred = y_prob.argmax(1)
+    picked = np.asarray(pick_examples(y_true, y_pred, correct=2, wrong=1), int)
+    titles = [f"true {CLASS_NAMES[CLASSES[t]]}\npredicted {CLASS_NAMES[CLASSES[p]]} ({q:.2f})"
+              for t, p, q in zip(y_true[picked], y_pred[picked], y_prob[picked].max(1))]
+    maps = {m: compute(m, model, x[picked], y_pred[picked]) for m in methods}
+    return Examples(picked, np.asarray(gray)[picked], maps, titles, np.asarray(y_true)[picked],
+                    y_pred[picked])
+
+
+def method_values(model: keras.Model) -> dict[str, str]:
+    """The methods' settings the chapter quotes: SmoothGrad's samples and noise, Integrated
+    Gradients' steps and the Grad-CAM grid (the last convolution's output size)."""
+    grid = model.get_layer(last_conv_layer(model)).output.shape[1:3]
+    return {"sg_n": str(SMOOTHGRAD_SAMPLES), "sg_noise": f"{SMOOTHGRAD_NOISE:.0%}",
+            "ig_steps": str(IG_STEPS), "cam_size": "x".join(str(d) for d in grid)}
+
+
+def sanity_verdicts(sanity: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+    """Which methods pass the randomisation test (|rank correlation| with every layer randomised
+    below SANITY_LIMIT): the glued names and the final correlation per method."""
+    final = sanity.groupby("method", sort=False)["spearman"].last()
+    passed = [METHOD_NAMES[m] for m, r in final.items() if abs(r) < SANITY_LIMIT]
+    failed = [METHOD_NAMES[m] for m, r in final.items() if abs(r) >= SANITY_LIMIT]
+    values = {"sanity_limit": f"{SANITY_LIMIT:g}", "sanity_pass": ", ".join(passed) or "none",
+              "sanity_fail": ", ".join(failed) or "none"}
+    if "integrated_gradients" in final:
+        values["ig_final"] = f"{final['integrated_gradients']:.2f}"
+    table = final.rename(index=METHOD_NAMES).round(3).to_frame("Spearman with every layer randomised")
+    return values, table
+
+
+def empty_maps(shares: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+    """Grad-CAM's all-zero maps (no share of anything, left out of every mean): how many, the
+    maps with mass per class and their mean lung share; and the count per method."""
+    summary = share_summary(shares, ["method"])
+    cam = summary.loc[METHOD_NAMES["gradcam"]]
+    by_class = share_summary(shares[shares["method"] == METHOD_NAMES["gradcam"]], ["class"])
+    values = {"cam_empty": f"{int(cam['all-zero maps'])} of {int(cam['maps'])}",
+              "cam_counted": str(int(cam["maps with mass"])),
+              "cam_by_class": "; ".join(f"{c}: {int(r['maps with mass'])} maps, "
+                                        f"{100 * r['mean lung share']:.1f}%" for c, r in by_class.iterrows())}
+    return values, summary[["maps", "all-zero maps", "maps with mass"]].rename_axis(None)
