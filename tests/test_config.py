@@ -173,9 +173,11 @@ def test_assumptions_table_reads_each_column_from_its_profile():
     values, table = config.assumptions_table()
     paper, authors = config.get_profile("paper"), config.get_profile("authors")
     rows = table.set_index("setting")
-    assert values == {"conv_dropout_ours": f"{paper.conv_dropout:g}", "conv_dropout_authors": f"{authors.conv_dropout:g}"}
+    assert values == {"conv_dropout_ours": f"{paper.conv_dropout:g}",
+                      "conv_dropout_authors": f"{authors.conv_dropout:g}"}
     assert rows.loc["dropout after each convolution block", "the authors' code"] == "0.25"
-    assert rows.loc["augmentation: rotation", "the authors' code"] == f"up to {authors.augmentation.rotation_deg:g} degrees"
+    rotation = f"up to {authors.augmentation.rotation_deg:g} degrees"
+    assert rows.loc["augmentation: rotation", "the authors' code"] == rotation
     assert rows.loc["batch normalisation momentum", "assumed for the paper's text"] == f"{paper.bn_momentum:g}"
     assert len(table) == len(config.ASSUMPTIONS) and table["why the assumption"].str.len().min() > 0
 
@@ -184,4 +186,5 @@ def test_assumptions_table_says_which_weights_a_profile_keeps(monkeypatch):
     best = dataclasses.replace(config.get_profile("paper"), restore_best=True)
     monkeypatch.setitem(config.PROFILES, "paper", best)
     _, table = config.assumptions_table()
-    assert table.set_index("setting").loc["weights kept", "assumed for the paper's text"] == "of the best validation epoch"
+    kept = table.set_index("setting").loc["weights kept", "assumed for the paper's text"]
+    assert kept == "of the best validation epoch"

@@ -159,7 +159,8 @@ def test_curve_values_read_both_initial_histories(recorded):
     values = protocols.curve_values(recorded)
     text = recorded["paper"].record.initial.history
     assert values["t_text_val"] == f"{100 * text['val_accuracy'].max():.1f}%"
-    assert int(values["t_text_halved"]) == record.run_table(recorded["paper"].record).loc["initial", "times lr halved"]
+    halved = record.run_table(recorded["paper"].record).loc["initial", "times lr halved"]
+    assert int(values["t_text_halved"]) == halved
     code_train = recorded["authors"].record.initial.history["accuracy"].iloc[-1]
     assert values["t_code_train"] == f"{100 * code_train:.1f}%"
 
@@ -213,7 +214,8 @@ def test_per_class_values_read_the_classes_of_each_protocol(recorded):
     y, prob = recorded["authors"].record.pooled()
     found = (prob.argmax(1)[y == 0] == 0).mean()
     assert values["r_code_covid_sens"].startswith(f"{100 * found:.1f}%")
-    assert values["r_text_viral_spec"] == rates.loc[(protocols.TEXT_TITLE, "viral pneumonia"), "specificity"].text(unit="%")
+    spec = rates.loc[(protocols.TEXT_TITLE, "viral pneumonia"), "specificity"]
+    assert values["r_text_viral_spec"] == spec.text(unit="%")
 
 
 def test_calibration_is_keyed_by_protocol_and_titled_only_for_display(recorded):
@@ -225,7 +227,8 @@ def test_calibration_is_keyed_by_protocol_and_titled_only_for_display(recorded):
 
 
 @pytest.mark.parametrize("low, high, verdict", [(-0.05, -0.01, "the thumbnail baseline is"),
-                                                (0.01, 0.05, "the network is ahead"), (-0.01, 0.02, "cannot be told apart")])
+                                                (0.01, 0.05, "the network is ahead"),
+                                                (-0.01, 0.02, "cannot be told apart")])
 def test_baseline_verdict_follows_the_paired_interval(low, high, verdict):
     assert verdict in protocols.baseline_verdict(metrics.Estimate((low + high) / 2, low, high))
 
@@ -234,5 +237,26 @@ def test_landmarks_put_the_code_settings_fold_mean_beside_the_published_systems(
     res = protocols.results_table(recorded)
     table = protocols.landmarks(res)
     assert table.loc["the paper", "accuracy reported (%)"] == paper.CV_MEAN_ACCURACY
-    assert table.iloc[-1]["accuracy reported (%)"] == round(100 * res.loc[protocols.CODE_TITLE, "CV accuracy, mean of folds"], 2)
+    ours = round(100 * res.loc[protocols.CODE_TITLE, "CV accuracy, mean of folds"], 2)
+    assert table.iloc[-1]["accuracy reported (%)"] == ours
     assert len(table) == len(paper.OTHER_SYSTEMS) + 1
+
+
+def test_baseline_values_quote_the_code_settings_row_and_the_baselines_pooled_accuracy(recorded):
+    y = np.array([0, 1, 2, 2])
+    base = record.Record("baseline", {}, None, [record.RecordedRun("f", y, np.eye(3)[[0, 1, 1, 2]], None, None)], [])
+    versus = pd.DataFrame({"accuracy minus the baseline's": [metrics.Estimate(-0.02, -0.04, -0.001)],
+                           "McNemar p": [0.03]}, index=[protocols.CODE_TITLE])
+    values = protocols.baseline_values(recorded, versus, base)
+    assert values["r_base_cv"].startswith("75.0%") and values["r_code_vs_base"].startswith("-2.0 ")
+    assert values["r_code_vs_base_p"] == metrics.p_text(0.03)
+    assert values["r_code_vs_base_verdict"].startswith("the thumbnail baseline")
+    shown = protocols.baseline_text(versus)
+    assert shown.iloc[0, 0] == metrics.Estimate(-0.02, -0.04, -0.001).text()
+    assert shown.iloc[0, 1] == metrics.p_text(0.03)
+
+
+def test_seed_values_place_the_code_settings_seeds_against_the_papers_numbers(recorded):
+    values = protocols.seed_values(recorded)
+    assert values["r_code_init_vs"] == protocols.seeds_against(recorded["authors"], paper.INITIAL_ACCURACY)
+    assert "90.64%" in values["r_code_cv_vs"]
