@@ -1,6 +1,7 @@
 """xraylib.config: pins, profiles, and where the data folders are looked for."""
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 
 import pytest
@@ -166,3 +167,24 @@ def test_a_data_test_without_the_data_fails_where_the_data_are_expected(monkeypa
         monkeypatch.setenv(name, value)
     with pytest.raises(pytest.fail.Exception, match="expected here.*no folder"):
         missing_data("the main data set", FileNotFoundError("no folder"))
+
+
+def test_assumptions_table_reads_each_column_from_its_profile():
+    values, table = config.assumptions_table()
+    paper, authors = config.get_profile("paper"), config.get_profile("authors")
+    rows = table.set_index("setting")
+    assert values == {"conv_dropout_ours": f"{paper.conv_dropout:g}",
+                      "conv_dropout_authors": f"{authors.conv_dropout:g}"}
+    assert rows.loc["dropout after each convolution block", "the authors' code"] == "0.25"
+    rotation = f"up to {authors.augmentation.rotation_deg:g} degrees"
+    assert rows.loc["augmentation: rotation", "the authors' code"] == rotation
+    assert rows.loc["batch normalisation momentum", "assumed for the paper's text"] == f"{paper.bn_momentum:g}"
+    assert len(table) == len(config.ASSUMPTIONS) and table["why the assumption"].str.len().min() > 0
+
+
+def test_assumptions_table_says_which_weights_a_profile_keeps(monkeypatch):
+    best = dataclasses.replace(config.get_profile("paper"), restore_best=True)
+    monkeypatch.setitem(config.PROFILES, "paper", best)
+    _, table = config.assumptions_table()
+    kept = table.set_index("setting").loc["weights kept", "assumed for the paper's text"]
+    assert kept == "of the best validation epoch"

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -676,3 +677,43 @@ def test_manifest_path_refuses_nul_bytes_and_windows_paths_naming_the_row(tmp_pa
     message = str(caught.value)
     assert message.startswith(repr(file))
     assert ("NUL byte" in message) if "\0" in file else ("use '/'" in message)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Data chapter's tables and values (issue 23: computed here, the chapter only glues)
+
+
+def _manifest(rows: list[tuple[str, str, str]]) -> pd.DataFrame:
+    """A manifest-like frame: (label, dataset, source_repo) per image."""
+    return pd.DataFrame([{"label": lab, "dataset": ds, "source_repo": repo, "file": f"images/{lab}/{i}.png",
+                          "group": f"g{i // 2}"} for i, (lab, ds, repo) in enumerate(rows)])
+
+
+def test_composition_table_counts_each_class_beside_the_papers_and_totals_them():
+    main = _manifest([("covid", "a", "r")] * 3 + [("viral_pneumonia", "a", "r")] * 5 + [("normal", "a", "r")] * 4)
+    comp = main.iloc[[0, 1, 3, 4, 8]]
+    values, table = data.composition_table(main, comp)
+    assert values == {"n_main": "12", "n_covid_all": "3", "n_vp_all": "5", "n_normal_all": "4",
+                      "n_covid": "2", "n_vp": "2", "n_normal": "1", "n_comp": "5"}
+    assert list(table.index) == ["COVID-19", "viral pneumonia", "normal", "total"]
+    assert table.loc["total"].tolist() == [1389, 12, 5]
+    assert table.loc["COVID-19", "paper (used)"] == 289
+
+
+def test_by_source_counts_classes_per_data_set_with_readers_names_and_zero_for_absent_classes():
+    df = _manifest([("covid", "covid19-radiography-database-v4", "x/y")] * 2
+                   + [("normal", "kermany-cxr-pneumonia-train", "u/v")])
+    table = data.by_source(df)
+    assert table.index.names == ["data set", "downloaded from"]
+    assert table.loc[("COVID-19 Radiography Database (v4)", "x/y")].tolist() == [2, 0, 0]
+    flat = data.by_source(df, repository=False)
+    assert flat.index.name == "origin" and list(flat.columns) == ["COVID-19", "viral pneumonia", "normal"]
+
+
+def test_cue_examples_take_the_same_position_in_every_class_and_count_patient_groups():
+    comp = _manifest([(c, "a", "r") for c in config.CLASSES for _ in range(4)])
+    values, examples = data.cue_examples(comp, position=3)
+    assert values == {"n_groups": "6"}
+    assert examples["label"].tolist() == list(config.CLASSES)
+    assert examples.index.tolist() == [3, 7, 11]
+    assert data.examples_text(examples).splitlines()[0] == "COVID-19: images/covid/3.png (source a)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from xraylib import model, paper
+from xraylib import config, model, paper
 from xraylib.backend import keras
 
 
@@ -81,3 +81,20 @@ def test_94_pixels_is_the_smallest_input_that_survives_the_five_blocks(paper):
 def test_a_64_pixel_input_fails_to_build_with_a_value_error(paper):
     with pytest.raises(ValueError, match="zero or negative"):
         model.build_model(paper, size=64)
+
+
+def test_table1_values_quote_the_parameters_and_the_matching_rows(paper_net):
+    table = model.compare_table1(paper_net)
+    assert model.table1_values(paper_net, table) == {"n_params": "453,027", "n_rows_match": "25 of 25"}
+    table.loc[3, "match"] = False
+    assert model.table1_values(paper_net, table)["n_rows_match"] == "24 of 25"
+
+
+def test_cost_section_quotes_each_networks_flops_and_the_quick_networks_flat_vector(paper_net):
+    quick_net = model.build_model(config.get_profile("quick"))
+    values, lines = model.cost_section(paper_net, quick_net)
+    assert values["gflops_paper"] == f"{model.forward_flops(paper_net) / 1e9:.2f}"
+    assert float(values["gflops_quick"]) < float(values["gflops_paper"])
+    assert values["quick_flat"] == str(quick_net.get_layer("flatten").output.shape[-1]) != "512"
+    assert values["quick_params"] == f"{quick_net.count_params():,}"
+    assert lines.splitlines()[0].startswith("paper (200x200): 453,027 parameters, ")

@@ -132,3 +132,131 @@ def test_interval_against_says_whether_the_interval_holds_the_number():
     e = metrics.Estimate(0.91, 0.886, 0.929)
     assert protocols.interval_against(e, 93) == "its 95% interval (88.6-92.9%) excludes 93%"
     assert protocols.interval_against(e, 90).endswith("includes 90%")
+
+
+# The Training, Cross-validation and Results chapters' values (issue 23: the chapters only glue)
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    return protocols.recorded()
+
+
+@pytest.mark.parametrize("low, high, where", [(0.90, 0.95, "inside"), (0.80, 0.92, "above"),
+                                              (0.94, 0.97, "below"), (0.93, 0.95, "inside")])
+def test_interval_position_says_where_the_papers_number_lies_against_an_interval(low, high, where):
+    assert protocols.interval_position(metrics.Estimate(0.9, low, high), 93.0) == where
+
+
+def test_describe_prints_each_profiles_settings_and_a_title_for_a_build_without_one(recorded):
+    built = protocols.Protocol("built", "this build (x profile)", recorded["paper"].record, "", None, "", "")
+    lines = protocols.describe({**recorded, "built": built}).splitlines()
+    assert lines[0].startswith("profile 'paper': 200x200 px") and "lr 0.001" in lines[1]
+    assert lines[-1] == "this build (x profile)"
+
+
+def test_curve_values_read_both_initial_histories(recorded):
+    values = protocols.curve_values(recorded)
+    text = recorded["paper"].record.initial.history
+    assert values["t_text_val"] == f"{100 * text['val_accuracy'].max():.1f}%"
+    halved = record.run_table(recorded["paper"].record).loc["initial", "times lr halved"]
+    assert int(values["t_text_halved"]) == halved
+    code_train = recorded["authors"].record.initial.history["accuracy"].iloc[-1]
+    assert values["t_code_train"] == f"{100 * code_train:.1f}%"
+
+
+def test_initial_values_quote_the_initial_table_and_where_the_paper_lies(recorded):
+    table = protocols.initial_table(recorded)
+    values = protocols.initial_values(recorded, table)
+    assert values["text_acc"] == table.loc[protocols.TEXT_TITLE, "accuracy"].text(unit="%")
+    assert values["text_inside"] == "above"  # the text's 51% interval lies far below the paper's 93%
+    assert values["code_inside"] == protocols.interval_position(table.loc[protocols.CODE_TITLE, "accuracy"], 93.0)
+
+
+def test_build_run_values_count_the_test_images_and_place_the_run_among_its_profiles_seeds():
+    y = np.array([0, 1, 2, 2])
+    values = protocols.build_run_values(y, np.eye(3)[[0, 1, 1, 2]], "quick")
+    assert values["n_test"] == "4" and values["acc"].startswith("75.0%")
+    assert "this run is" in values["acc_seeds"]
+    assert protocols.build_run_values(y, np.eye(3)[y], "nosuch")["acc_seeds"].startswith("no seed record")
+
+
+def test_confusion_values_count_the_normal_films_row_of_each_protocol(recorded):
+    values = protocols.confusion_values(recorded)
+    run = recorded["paper"].record.initial
+    normal = run.y_true == 2
+    assert values["text_normal_total"] == str(normal.sum())
+    assert values["text_normal_as_viral"] == str((run.y_prob[normal].argmax(1) == 1).sum())
+    code_ = recorded["authors"].record.initial
+    assert values["code_normal_right"] == str((code_.y_prob[code_.y_true == 2].argmax(1) == 2).sum())
+
+
+def test_cv_values_quote_the_build_tables_mean_and_its_folds_range():
+    ours = pd.DataFrame({"accuracy": [80.0, 90.0, 85.0, 85.0, 3.0], "f1": [70.0, 80.0, 75.0, 75.0, 2.0]},
+                        index=["fold-1", "fold-2", "fold-3", "mean", "SD"])
+    values = protocols.cv_values(ours, "quick")
+    assert values["cv_min"] == "80.0%" and values["cv_max"] == "90.0%" and values["cv_acc"] == "85.0%"
+    assert values["p_cv"] == "90.64%" and values["p_f1_table"] == "89.8%"
+
+
+def test_recorded_cv_values_read_both_records_and_the_code_settings_seeds(recorded):
+    ours = recorded["paper"].record.table()
+    values = protocols.recorded_cv_values(recorded, ours)
+    assert values["span_build"] == values["span_text"]
+    sds = values["code_fold_sds"].replace(" and ", ", ").split(", ")
+    assert len(sds) == 3 and values["code_cv_sd"] in sds  # seed 2020 is one of the three
+    assert values["rec_folds"] == "5" and values["span_paper"] == f"{91.73 - 89.57:.1f}"
+
+
+def test_per_class_values_read_the_classes_of_each_protocol(recorded):
+    rates = protocols.per_class(recorded)
+    values = protocols.per_class_values(recorded, rates)
+    y, prob = recorded["authors"].record.pooled()
+    found = (prob.argmax(1)[y == 0] == 0).mean()
+    assert values["r_code_covid_sens"].startswith(f"{100 * found:.1f}%")
+    spec = rates.loc[(protocols.TEXT_TITLE, "viral pneumonia"), "specificity"]
+    assert values["r_text_viral_spec"] == spec.text(unit="%")
+
+
+def test_calibration_is_keyed_by_protocol_and_titled_only_for_display(recorded):
+    cal = protocols.calibration(recorded)
+    assert set(cal) == set(recorded)
+    y, prob = recorded["paper"].record.pooled()
+    assert protocols.calibration_values(cal)["r_text_ece"] == f"{metrics.expected_calibration_error(y, prob):.3f}"
+    assert list(protocols.titled(recorded, cal)) == [p.title for p in recorded.values()]
+
+
+@pytest.mark.parametrize("low, high, verdict", [(-0.05, -0.01, "the thumbnail baseline is"),
+                                                (0.01, 0.05, "the network is ahead"),
+                                                (-0.01, 0.02, "cannot be told apart")])
+def test_baseline_verdict_follows_the_paired_interval(low, high, verdict):
+    assert verdict in protocols.baseline_verdict(metrics.Estimate((low + high) / 2, low, high))
+
+
+def test_landmarks_put_the_code_settings_fold_mean_beside_the_published_systems(recorded):
+    res = protocols.results_table(recorded)
+    table = protocols.landmarks(res)
+    assert table.loc["the paper", "accuracy reported (%)"] == paper.CV_MEAN_ACCURACY
+    ours = round(100 * res.loc[protocols.CODE_TITLE, "CV accuracy, mean of folds"], 2)
+    assert table.iloc[-1]["accuracy reported (%)"] == ours
+    assert len(table) == len(paper.OTHER_SYSTEMS) + 1
+
+
+def test_baseline_values_quote_the_code_settings_row_and_the_baselines_pooled_accuracy(recorded):
+    y = np.array([0, 1, 2, 2])
+    base = record.Record("baseline", {}, None, [record.RecordedRun("f", y, np.eye(3)[[0, 1, 1, 2]], None, None)], [])
+    versus = pd.DataFrame({"accuracy minus the baseline's": [metrics.Estimate(-0.02, -0.04, -0.001)],
+                           "McNemar p": [0.03]}, index=[protocols.CODE_TITLE])
+    values = protocols.baseline_values(recorded, versus, base)
+    assert values["r_base_cv"].startswith("75.0%") and values["r_code_vs_base"].startswith("-2.0 ")
+    assert values["r_code_vs_base_p"] == metrics.p_text(0.03)
+    assert values["r_code_vs_base_verdict"].startswith("the thumbnail baseline")
+    shown = protocols.baseline_text(versus)
+    assert shown.iloc[0, 0] == metrics.Estimate(-0.02, -0.04, -0.001).text()
+    assert shown.iloc[0, 1] == metrics.p_text(0.03)
+
+
+def test_seed_values_place_the_code_settings_seeds_against_the_papers_numbers(recorded):
+    values = protocols.seed_values(recorded)
+    assert values["r_code_init_vs"] == protocols.seeds_against(recorded["authors"], paper.INITIAL_ACCURACY)
+    assert "90.64%" in values["r_code_cv_vs"]

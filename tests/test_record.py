@@ -194,3 +194,27 @@ def test_training_times_gather_every_measured_training_in_minutes(tmp_path):
 def test_training_times_without_any_measurement_say_how_to_make_one(tmp_path):
     with pytest.raises(FileNotFoundError, match="xraylib record --profile paper"):
         record.training_times(_times_root(tmp_path, {"initial": None}))
+
+
+def test_run_values_quote_the_fewest_halvings_and_the_highest_last_rate():
+    rec = record.Record("paper", {}, _recorded("initial", [1e-4, 5e-5, 2.5e-5], [0.5] * 3),
+                        [_recorded("cv-fold-1", [1e-4, 1e-4, 5e-5], [0.5] * 3)], [])
+    assert record.run_values(rec) == {"rec_halved_min": "1", "rec_lr_max": "5.0e-05"}
+
+
+def test_history_table_rounds_and_names_the_columns_per_epoch():
+    history = pd.DataFrame({"epoch": [1, 2], "accuracy": [0.51234, 0.6], "loss": [1.0, 0.9],
+                            "val_accuracy": [0.4, 0.5], "val_loss": [2.0, 1.5], "lr": [1e-3, 1.23456789e-4],
+                            "kept": [False, True]})
+    table = record.history_table(history)
+    assert table.index.name == "epoch" and table.loc[1, "training accuracy"] == 0.512
+    assert table.loc[2, "learning rate"] == 0.000123 and bool(table.loc[2, "weights kept"])
+
+
+def test_fold_predictions_pair_each_folds_labels_with_its_predicted_classes_and_pool_them():
+    a, b = _recorded("cv-fold-1", [1e-4], [0.5]), _recorded("cv-fold-2", [1e-4], [0.5])
+    b.y_prob = np.eye(3)[[2, 2, 2, 2]]
+    folds, (y, pred) = record.Record("paper", {}, None, [a, b], []).fold_predictions()
+    np.testing.assert_array_equal(folds[1][1], [2, 2, 2, 2])
+    np.testing.assert_array_equal(pred, [0, 1, 1, 2, 2, 2, 2, 2])
+    assert len(y) == 8 and len(folds) == 2

@@ -217,3 +217,24 @@ def test_fold_size_ranges_give_one_number_when_every_fold_agrees():
     sizes = pd.DataFrame({"split": ["fold-1", "fold-2"] * 3, "side": ["train"] * 2 + ["val"] * 2 + ["test"] * 2,
                           "total": [889, 890, 222, 222, 278, 277]})
     assert splits.fold_size_ranges(sizes) == {"train": "889-890", "val": "222", "test": "277-278"}
+
+
+def test_sizes_beside_the_paper_quote_its_sizes_and_the_folds_ranges(real_comp, paper):
+    values, sizes = splits.sizes_beside_paper(real_comp, paper)
+    initial = sizes[sizes["split"] == "initial"].set_index("side")
+    assert initial["paper total"].tolist() == [560, 140, "589 (89/250/250)"]
+    assert (sizes.loc[sizes["split"] != "initial", "paper total"].tolist()
+            == [889, 223, 277] * paper.folds)
+    assert "COVID-19" in sizes.columns and "covid" not in sizes.columns
+    assert values["init_pool"] == "700" and values["init_test"] == "689"
+    assert values["fold_test"] == splits.fold_size_ranges(splits.split_sizes(
+        real_comp, splits.cv_splits(real_comp, paper)))["test"]
+    assert values["n_with_patient"] == f"{(real_comp['patient_id'] != '').sum():,}"
+
+
+def test_fold_test_sizes_keep_one_row_per_split_of_its_test_side():
+    comp = pd.DataFrame({"label": ["covid", "normal", "normal", "viral_pneumonia"]})
+    split = splits.Split("fold-1", np.array([0, 1]), np.array([2]), np.array([3]))
+    table = splits.fold_test_sizes(splits.split_sizes(comp, [split]))
+    assert table.loc["fold-1"].tolist() == [0, 1, 0, 1]
+    assert list(table.columns) == ["COVID-19", "viral pneumonia", "normal", "total"]

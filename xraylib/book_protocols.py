@@ -24,3 +24,16 @@ def for_book(study=None) -> tuple[dict[str, protocols.Protocol], record.Record]:
                                           "TensorFlow, this machine", None, built.profile.name, "")
     thumbs = baseline.thumbnail_record(built.comp, built.initial_split, built.folds)
     return out, thumbs
+
+
+def initial_runs(study=None) -> tuple:
+    """What the Training chapter shows: this build's initial run, and the two records with the quick
+    preview's initial run (its pinned run) and, when the build used another profile, this build's."""
+    built = study if isinstance(study, Study) else Study(study)
+    run = built.initial_run()
+    quick = run if built.profile.name == "quick" else Study("quick", built.data).initial_run()
+    out = protocols.recorded(record.from_runs("quick", quick, []))
+    if built.profile.name != "quick":
+        out["built"] = protocols.Protocol("built", f"this build ({built.profile.name} profile)",
+                                          record.from_runs(built.profile.name, run, []), "this machine", None, "", "")
+    return run, out

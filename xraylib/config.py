@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
+
 CLASSES: tuple[str, ...] = ("covid", "viral_pneumonia", "normal")
 """Label order used everywhere: model outputs, confusion matrices, tables."""
 
@@ -196,3 +198,39 @@ def cache_dir() -> Path:
         raise type(exc)(f"cannot create the cache folder {path} ({exc.strerror or exc}): "
                         f"point ${CACHE_ENV} at a folder you can write to") from None
     return path
+
+
+ASSUMPTIONS = (
+    ("dropout after each convolution block", "a common choice for small CNNs"),
+    ("dropout after the dense layer", "the usual rate before a classifier head"),
+    ("batch normalisation momentum", "Keras' default, which the paper's Keras used"),
+    ("augmentation: rotation", "moderate; an X-ray is never upside down"),
+    ("augmentation: shear, zoom", "moderate"),
+    ("augmentation: width / height shift", "moderate"),
+    ("augmentation: fill of new pixels", "the ImageDataGenerator default"),
+    ("weights kept", "the paper mentions no checkpointing (quick profile: best validation epoch)"),
+    ("input", "the first convolution has 896 = 3x3x3x32 + 32 parameters"),
+)
+"""The settings the paper leaves out, and why the `paper` profile assumes what it does."""
+
+
+def _assumed(p: Profile) -> list[str]:
+    """A profile's value of each ASSUMPTIONS setting, as the Architecture chapter's table shows it."""
+    a = p.augmentation
+    return [f"{p.conv_dropout:g}", f"{p.dense_dropout:g}", f"{p.bn_momentum:g}",
+            f"up to {a.rotation_deg:g} degrees", f"{a.shear_deg:g} degrees, scale 1 +- {a.zoom:g}",
+            f"{a.width_shift:g} / {a.height_shift:g} of the size", "nearest",
+            "of the best validation epoch" if p.restore_best else "after the last epoch"]
+
+
+def assumptions_table() -> tuple[dict[str, str], pd.DataFrame]:
+    """The paper's unstated settings as the `paper` profile assumes them beside the authors' code's,
+    and the two conv dropout rates the chapter quotes (ids -> text)."""
+    paper, authors = get_profile("paper"), get_profile("authors")
+    input_text = "grey image copied to 3 channels, scaled to [0, 1]"
+    table = pd.DataFrame({"setting": [s for s, _ in ASSUMPTIONS],
+                          "assumed for the paper's text": _assumed(paper) + [input_text],
+                          "the authors' code": _assumed(authors) + ["the same"],
+                          "why the assumption": [why for _, why in ASSUMPTIONS]})
+    values = {"conv_dropout_ours": f"{paper.conv_dropout:g}", "conv_dropout_authors": f"{authors.conv_dropout:g}"}
+    return values, table

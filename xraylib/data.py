@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .config import CLASSES, Profile, cache_dir, data_dir
+from . import paper
+from .config import CLASS_NAMES, CLASSES, Profile, cache_dir, data_dir
 from .reserved import reserved_problems
 
 MANIFEST_COLUMNS = ("file", "label")
@@ -443,6 +444,44 @@ def paper_composition(df: pd.DataFrame, profile: Profile) -> pd.DataFrame:
     out = pd.concat(parts).reset_index(drop=True)
     out.attrs.update(df.attrs)
     return out
+
+
+def composition_table(main: pd.DataFrame, comp: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+    """Images per class: the paper's, our pools', and the paper's composition drawn from them,
+    with the counts the Data chapter quotes (ids -> text); class names applied last."""
+    available = main["label"].value_counts().reindex(CLASSES)
+    chosen = comp["label"].value_counts().reindex(CLASSES)
+    table = pd.DataFrame({"paper (used)": pd.Series(paper.COMPOSITION), "ours (available)": available,
+                          "ours (paper composition)": chosen})
+    table.loc["total"] = table.sum()
+    values = {"n_main": len(main), "n_covid_all": available["covid"], "n_vp_all": available["viral_pneumonia"],
+              "n_normal_all": available["normal"], "n_covid": chosen["covid"],
+              "n_vp": chosen["viral_pneumonia"], "n_normal": chosen["normal"], "n_comp": len(comp)}
+    return {k: f"{v:,}" for k, v in values.items()}, table.rename(index=CLASS_NAMES)
+
+
+def by_source(df: pd.DataFrame, repository: bool = True) -> pd.DataFrame:
+    """Images per class of each data set (and, with `repository`, where it was downloaded from):
+    a manifest's provenance counted, with reader-facing names."""
+    rows = df["dataset"].map(DATASET_NAMES)
+    table = pd.crosstab([rows, df["source_repo"]] if repository else rows, df["label"]).reindex(
+        columns=list(CLASSES), fill_value=0).rename(columns=CLASS_NAMES)
+    table.index.names = ["data set", "downloaded from"] if repository else ["origin"]
+    table.columns.name = None
+    return table
+
+
+def cue_examples(comp: pd.DataFrame, position: int = 3) -> tuple[dict[str, str], pd.DataFrame]:
+    """One film per class (the `position`-th of its class in the composition) to look at cues in,
+    and how many patient groups the composition has (the Data chapter's cue list)."""
+    examples = pd.DataFrame([comp[comp["label"] == c].iloc[position] for c in CLASSES])
+    return {"n_groups": f"{comp['group'].nunique():,}"}, examples
+
+
+def examples_text(examples: pd.DataFrame) -> str:
+    """'COVID-19: images/covid/x.png (source ...)', one line per example film."""
+    return "\n".join(f"{CLASS_NAMES[row.label]}: {row.file} (source {row.dataset})"
+                     for row in examples.itertuples())
 
 
 def composition(profile: Profile, data: str | Path | None = None) -> pd.DataFrame:

@@ -79,3 +79,21 @@ def forward_flops(model: keras.Model) -> int:
         if kind == "Conv2D" or (kind == "Dense" and layer.name == "dense"):
             total += n_out  # ReLU
     return int(total)
+
+
+def table1_values(model: keras.Model, table: pd.DataFrame) -> dict[str, str]:
+    """What the Architecture chapter quotes of a compare_table1 table (ids -> text)."""
+    return {"n_params": f"{model.count_params():,}", "n_rows_match": f"{int(table['match'].sum())} of {len(table)}"}
+
+
+def cost_section(paper_net: keras.Model, quick_net: keras.Model) -> tuple[dict[str, str], str]:
+    """Parameters and GFLOPs per forward pass of the paper's and the quick profile's networks: the
+    values the chapter quotes (ids -> text) and one printed line per network."""
+    nets = {"paper (200x200)": paper_net, "quick (96x96)": quick_net}
+    lines = "\n".join(f"{name}: {net.count_params():,} parameters, "
+                      f"{forward_flops(net) / 1e9:.3f} GFLOPs per forward pass" for name, net in nets.items())
+    values = {"gflops_paper": f"{forward_flops(paper_net) / 1e9:.2f}",
+              "gflops_quick": f"{forward_flops(quick_net) / 1e9:.2f}",
+              "quick_flat": f"{quick_net.get_layer('flatten').output.shape[-1]}",
+              "quick_params": f"{quick_net.count_params():,}"}
+    return values, lines

@@ -66,3 +66,13 @@ AUTHORS_LOGGED_CONFUSION = pd.DataFrame(
     [[286, 2, 12], [0, 80, 9], [24, 3, 273]],
     index=["normal", "covid", "viral_pneumonia"], columns=["normal", "covid", "viral_pneumonia"])
 """The logged run's confusion matrix (rows true, columns predicted), in the notebooks' class order."""
+
+OTHER_SYSTEMS = (
+    ("COVID-Net", "Wang et al. 2020", "COVIDx, 3 classes (normal / pneumonia / COVID-19)", 93.3),
+    ("DarkCovidNet", "Ozturk et al. 2020", "3 classes, 5-fold cross-validation", 87.02),
+    ("CoroNet", "Khan et al. 2020", "3 classes", 95.0),
+    ("Chowdhury et al.", "Chowdhury et al. 2020", "COVID-19 Radiography Database, 3 classes", 97.9),
+    ("the paper", "Ahmed et al. 2020", "1,389 images, 3 classes, 5-fold cross-validation", CV_MEAN_ACCURACY),
+)
+"""Published accuracies (%) of well-known COVID-19 X-ray classifiers as their authors report them:
+system, source, data, accuracy. Landmarks for the Results chapter, not a league table."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from . import ladder_record, ladder_tables, metrics, paper, record, shortcuts, wording
-from .config import CLASS_NAMES, project_root
+from . import cv, ladder_record, ladder_tables, metrics, paper, record, shortcuts, wording
+from .config import CLASS_NAMES, CLASSES, PROFILES, Profile, get_profile, project_root
 
 BASELINE_TITLE = "logistic regression on 32x32 thumbnails"
 """The thumbnail baseline's row in the headline table."""
@@ -359,3 +359,164 @@ def interval_against(estimate: metrics.Estimate, reference: float) -> str:
     lo, hi = 100 * estimate.low, 100 * estimate.high
     verb = "includes" if lo <= reference <= hi else "excludes"
     return f"its 95% interval ({lo:.1f}-{hi:.1f}%) {verb} {reference:g}%"
+
+
+# The Training, Cross-validation and Results chapters' values: ids -> text, looked up by protocol key.
+
+def describe(protocols: dict[str, Protocol]) -> str:
+    """One line per protocol: its profile's settings (Profile.describe), or its title if it has none."""
+    return "\n".join(get_profile(p.key).describe() if p.key in PROFILES else p.title for p in protocols.values())
+
+
+def interval_position(estimate: metrics.Estimate, reference: float) -> str:
+    """Where one of the paper's numbers (%) lies against an interval (fractions): 'inside', 'above'
+    it or 'below' it."""
+    ref = reference / 100
+    if estimate.low <= ref <= estimate.high:
+        return "inside"
+    return "above" if estimate.high < ref else "below"
+
+
+def initial_setup_values(profile: Profile) -> dict[str, str]:
+    """The paper's initial procedure (sizes, accuracy) and this build's optimiser settings."""
+    return {"t_paper_train": str(paper.INITIAL_SIZES["train"]), "t_paper_val": str(paper.INITIAL_SIZES["validation"]),
+            "t_paper_acc": f"{paper.INITIAL_ACCURACY:g}%", "lr": f"{profile.learning_rate:g}",
+            "batch": str(profile.batch_size), "epochs": str(profile.epochs)}
+
+
+def curve_values(protocols: dict[str, Protocol]) -> dict[str, str]:
+    """How both protocols' initial runs ended: final training accuracy, best validation accuracy,
+    and how often the paper's text halved its learning rate and to what."""
+    text, code_ = (protocols[k].record.initial.history for k in ("paper", "authors"))
+    last = text["lr"].iloc[-1]  # histories stored before rates kept 6 significant digits show < 5e-7 as 0
+    return {"t_text_train": f"{100 * text['accuracy'].iloc[-1]:.1f}%",
+            "t_text_val": f"{100 * text['val_accuracy'].max():.1f}%",
+            "t_text_lr": "below 5e-07" if last == 0 else f"{last:.1e}",
+            "t_text_halved": str(int((text["lr"].diff() < 0).sum())),
+            "t_code_train": f"{100 * code_['accuracy'].iloc[-1]:.1f}%",
+            "t_code_val": f"{100 * code_['val_accuracy'].max():.1f}%"}
+
+
+def build_run_values(y_true, y_prob, profile_name: str) -> dict[str, str]:
+    """This build's initial run: its test set's size, its accuracy and where its profile's seeds put it."""
+    acc = metrics.accuracy(y_true, y_prob)
+    return {"n_test": str(len(y_true)), "acc": acc.text(unit="%"),
+            "acc_seeds": wording.spread_phrase(100 * acc.value, profile_name)}
+
+
+def initial_values(protocols: dict[str, Protocol], table: pd.DataFrame) -> dict[str, str]:
+    """Both protocols' initial accuracy (an initial_table) and whether the paper's number lies in its interval."""
+    text, code_ = (table.loc[protocols[k].title, "accuracy"] for k in ("paper", "authors"))
+    return {"text_acc": text.text(unit="%"), "code_acc": code_.text(unit="%"),
+            "text_inside": interval_position(text, paper.INITIAL_ACCURACY),
+            "code_inside": interval_position(code_, paper.INITIAL_ACCURACY)}
+
+
+def confusion_values(protocols: dict[str, Protocol]) -> dict[str, str]:
+    """On the initial test set: the normal films the paper's text calls viral pneumonia, and the
+    normal films the authors' code gets right."""
+    normal, viral = CLASSES.index("normal"), CLASSES.index("viral_pneumonia")
+
+    def normal_row(key):
+        run = protocols[key].record.initial
+        return metrics.summary(run.y_true, run.y_prob)["confusion_matrix"][normal]
+
+    text, code_ = normal_row("paper"), normal_row("authors")
+    return {"text_normal_as_viral": str(text[viral]), "text_normal_total": str(sum(text)),
+            "code_normal_right": str(code_[normal])}
+
+
+def cv_values(ours: pd.DataFrame, profile_name: str) -> dict[str, str]:
+    """The paper's cross-validation means and this build's (a cv.fold_table), with its folds'
+    range and where its profile's seeds put its mean."""
+    folds = ours.loc[ours.index.str.startswith("fold"), "accuracy"]
+    return {"p_cv": f"{paper.CV_MEAN_ACCURACY:g}%", "p_f1": f"{paper.CV_MEAN_F1:g}%",
+            "cv_acc": f"{ours.loc['mean', 'accuracy']:.1f}%", "cv_acc_sd": f"{ours.loc['SD', 'accuracy']:.1f}",
+            "cv_seeds": wording.spread_phrase(ours.loc["mean", "accuracy"], profile_name, "cv mean"),
+            "cv_f1": f"{ours.loc['mean', 'f1']:.1f}%", "cv_min": f"{folds.min():.1f}%",
+            "cv_max": f"{folds.max():.1f}%", "p_f1_table": f"{paper.CV_MEAN_F1_TABLE:g}%"}
+
+
+def recorded_cv_values(protocols: dict[str, Protocol], ours: pd.DataFrame) -> dict[str, str]:
+    """Both recorded protocols' folds beside the paper's: means, the fold SD of the code's settings
+    per recorded seed, and the span from lowest to highest fold (this build's too, `ours`)."""
+    text, code_ = protocols["paper"].record, protocols["authors"].record
+    text_table, code_table = text.table(), code_.table()
+    sds = ladder_tables.fold_sd_by_seed(protocols["authors"].seeds, protocols["authors"].seeds_rung)
+    return {"rec_folds": str(len(text.folds)), "rec_cv_acc": f"{text_table.loc['mean', 'accuracy']:.1f}%",
+            "rec_cv_f1": f"{text_table.loc['mean', 'f1']:.1f}%",
+            "code_cv_acc": f"{code_table.loc['mean', 'accuracy']:.2f}%",
+            "code_cv_sd": f"{code_table.loc['SD', 'accuracy']:.2f}",
+            "code_cv_f1": f"{code_table.loc['mean', 'f1']:.2f}%",
+            "p_cv_sd": f"{paper.TABLE2['accuracy'].std(ddof=1):.2f}",
+            "code_fold_sds": ", ".join(f"{v:.2f}" for v in sds.iloc[:-1]) + f" and {sds.iloc[-1]:.2f}",
+            "span_build": f"{cv.fold_span(ours):.1f}", "span_text": f"{cv.fold_span(text_table):.1f}",
+            "span_code": f"{cv.fold_span(code_table):.1f}", "span_paper": f"{cv.fold_span(paper.TABLE2):.1f}"}
+
+
+def seed_values(protocols: dict[str, Protocol]) -> dict[str, str]:
+    """Where the code's recorded seeds fall against the paper's initial and cross-validation numbers."""
+    return {"r_code_init_vs": seeds_against(protocols["authors"], paper.INITIAL_ACCURACY),
+            "r_code_cv_vs": seeds_against(protocols["authors"], paper.CV_MEAN_ACCURACY, "cv")}
+
+
+def per_class_values(protocols: dict[str, Protocol], rates: pd.DataFrame) -> dict[str, str]:
+    """What the Results chapter quotes of a per_class table: COVID-19 sensitivity of both protocols,
+    and the text's specificity for viral pneumonia."""
+    text, code_ = protocols["paper"].title, protocols["authors"].title
+    covid, viral = CLASS_NAMES["covid"], CLASS_NAMES["viral_pneumonia"]
+    return {"r_text_covid_sens": rates.loc[(text, covid), "sensitivity"].text(unit="%"),
+            "r_code_covid_sens": rates.loc[(code_, covid), "sensitivity"].text(unit="%"),
+            "r_text_viral_spec": rates.loc[(text, viral), "specificity"].text(unit="%")}
+
+
+def calibration(protocols: dict[str, Protocol], bins: int = 15) -> dict[str, tuple[pd.DataFrame, float]]:
+    """Each protocol's pooled out-of-fold reliability table and expected calibration error, by key."""
+    return {key: (metrics.reliability_table(*p.record.pooled(), bins=bins),
+                  metrics.expected_calibration_error(*p.record.pooled(), bins=bins))
+            for key, p in protocols.items()}
+
+
+def calibration_values(calibrations: dict[str, tuple[pd.DataFrame, float]]) -> dict[str, str]:
+    """The ECE of the paper's text and of the code's settings, as the chapter quotes them."""
+    return {"r_text_ece": f"{calibrations['paper'][1]:.3f}", "r_code_ece": f"{calibrations['authors'][1]:.3f}"}
+
+
+def titled(protocols: dict[str, Protocol], by_key: dict) -> dict:
+    """A dict keyed by protocol key, keyed by the protocols' titles instead (for figures and tables)."""
+    return {protocols[key].title: value for key, value in by_key.items()}
+
+
+def baseline_verdict(difference: metrics.Estimate) -> str:
+    """The network against the thumbnail baseline in words, from the paired difference's interval."""
+    if difference.high < 0:
+        return "the thumbnail baseline is, if anything, the better classifier of these images"
+    if difference.low > 0:
+        return "the network is ahead, by a few points"
+    return "the two cannot be told apart on these images"
+
+
+def baseline_values(protocols: dict[str, Protocol], versus: pd.DataFrame, baseline: record.Record) -> dict[str, str]:
+    """The baseline's pooled accuracy and the code's settings against it (an against_baseline table)."""
+    row = versus.loc[protocols["authors"].title]
+    return {"r_base_cv": metrics.accuracy(*baseline.pooled()).text(unit="%"),
+            "r_code_vs_base": row["accuracy minus the baseline's"].text(unit=" points"),
+            "r_code_vs_base_p": metrics.p_text(row["McNemar p"]),
+            "r_code_vs_base_verdict": baseline_verdict(row["accuracy minus the baseline's"])}
+
+
+def baseline_text(versus: pd.DataFrame) -> pd.DataFrame:
+    """An against_baseline table as the reader sees it: the difference and the p-value in words."""
+    column = "accuracy minus the baseline's"
+    return versus.assign(**{column: versus[column].map(lambda e: e.text()),
+                            "McNemar p": versus["McNemar p"].map(metrics.p_text)})
+
+
+def landmarks(results: pd.DataFrame) -> pd.DataFrame:
+    """Published accuracies of other COVID-19 X-ray classifiers, the paper's and the code's settings'
+    mean over folds (a results_table) among them."""
+    ours = ("the paper's network with the authors' code settings, reproduced here", "this book",
+            "same pools, 5-fold cross-validation, grouped by patient",
+            round(100 * results.loc[CODE_TITLE, "CV accuracy, mean of folds"], 2))
+    return pd.DataFrame([*paper.OTHER_SYSTEMS, ours],
+                        columns=["system", "reported by", "data", "accuracy reported (%)"]).set_index("system")

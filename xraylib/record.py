@@ -48,6 +48,11 @@ class Record:
         return (np.concatenate([f.y_true for f in self.folds]),
                 np.concatenate([f.y_prob for f in self.folds]))
 
+    def fold_predictions(self) -> tuple[list[tuple[np.ndarray, np.ndarray]], tuple[np.ndarray, np.ndarray]]:
+        """Each fold's (labels, predicted classes) and the pooled pair: what a fold-confusion figure draws."""
+        y, prob = self.pooled()
+        return [(f.y_true, f.y_prob.argmax(1)) for f in self.folds], (y, prob.argmax(1))
+
     def summary(self) -> dict:
         """metrics.summary of the initial run and of the pooled folds (None where not recorded)."""
         return {"initial": metrics.summary(self.initial.y_true, self.initial.y_prob)
@@ -113,6 +118,25 @@ def run_table(record: Record) -> pd.DataFrame:
                      "last val acc": round(float(h["val_accuracy"].iloc[-1]), 3),
                      "test accuracy": round(100 * float((run.y_prob.argmax(1) == run.y_true).mean()), 1)})
     return pd.DataFrame(rows).set_index("run")
+
+
+def run_values(record: Record) -> dict[str, str]:
+    """What the Training chapter quotes of a record's runs: the fewest learning-rate halvings of any
+    run, and the highest rate any run ended at."""
+    runs = [record.initial, *record.folds] if record.initial else record.folds
+    return {"rec_halved_min": str(run_table(record)["times lr halved"].min()),
+            "rec_lr_max": f"{max(r.history['lr'].iloc[-1] for r in runs):.1e}"}
+
+
+HISTORY_COLUMNS = {"accuracy": "training accuracy", "loss": "training loss", "val_accuracy": "validation accuracy",
+                   "val_loss": "validation loss", "lr": "learning rate", "kept": "weights kept"}
+"""A training history's columns as a reader sees them."""
+
+
+def history_table(history: pd.DataFrame) -> pd.DataFrame:
+    """A training history per epoch, rounded for print (rates to six decimals), with readers' names."""
+    rounded = history.round({"accuracy": 3, "loss": 3, "val_accuracy": 3, "val_loss": 3, "lr": 6})
+    return rounded.rename(columns=HISTORY_COLUMNS).set_index("epoch")
 
 
 def format_record(record: Record) -> str:

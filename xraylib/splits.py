@@ -11,7 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .config import CLASSES, Profile
+from . import paper
+from .config import CLASS_NAMES, CLASSES, Profile
 
 
 @dataclass(frozen=True)
@@ -123,3 +124,30 @@ def fold_size_ranges(sizes: pd.DataFrame) -> dict[str, str]:
         lo, hi = int(totals.min()), int(totals.max())
         out[side] = f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
     return out
+
+
+def _paper_total(split: str, side: str) -> int | str:
+    """The paper's count for one side of one split; its stated initial test set as it adds up."""
+    if split == "initial":
+        stated = paper.INITIAL_TEST_STATED
+        return {"train": paper.INITIAL_SIZES["train"], "val": paper.INITIAL_SIZES["validation"],
+                "test": f"{sum(stated.values())} ({'/'.join(map(str, stated.values()))})"}[side]
+    return {"train": paper.CV_SIZES["train"], "val": paper.CV_SIZES["validation"], "test": paper.CV_SIZES["test"]}[side]
+
+
+def sizes_beside_paper(comp: pd.DataFrame, profile: Profile) -> tuple[dict[str, str], pd.DataFrame]:
+    """Every split's sizes beside the paper's, and what the Data chapter quotes of them (ids ->
+    text): the folds' ranges, the initial pool and test set, how many images carry a patient id."""
+    sizes = split_sizes(comp, [initial_split(comp, profile)] + cv_splits(comp, profile))
+    sizes["paper total"] = [_paper_total(s, side) for s, side in zip(sizes["split"], sizes["side"])]
+    initial = sizes[sizes["split"] == "initial"].set_index("side")["total"]
+    values = {"n_with_patient": f"{(comp['patient_id'] != '').sum():,}",
+              **{f"fold_{side}": text for side, text in fold_size_ranges(sizes).items()},
+              "init_pool": f"{initial['train'] + initial['val']:,}", "init_test": f"{initial['test']:,}"}
+    return values, sizes.rename(columns=CLASS_NAMES)
+
+
+def fold_test_sizes(sizes: pd.DataFrame) -> pd.DataFrame:
+    """The test side of each split in a `split_sizes` table, one row per split, class names applied."""
+    test = sizes[sizes["side"] == "test"].set_index("split").drop(columns="side")
+    return test.rename(columns=CLASS_NAMES)
