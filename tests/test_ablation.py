@@ -74,3 +74,13 @@ def test_the_test_set_is_the_ladders_own_and_the_baseline_beats_the_majority(lad
     assert ts.baseline_accuracy > ts.majority_accuracy > 33.0
     values = ablation.test_set_values(lad, ts)
     assert values["n_test"] == str(len(ts.split.test)) == "689"
+
+
+def test_costs_are_the_rung_differences_in_points_and_collapsed_seeds(lad):
+    values = ablation.costs(lad)
+    dropout = ladder_tables.rung_difference(lad, "+dropout", "paper+floor")
+    assert values["dropout_cost"] == f"{-dropout['points']:.1f}"  # dropout costs: a positive number
+    assert values["floor_collapsed"] in ("none", "one", "two", "three", "four", "five")
+    assert values["dropout_collapsed"].endswith(" of five") or values["dropout_collapsed"].startswith("all")
+    rt = ladder_tables.rung_table(lad)
+    assert values["floor_mean"] == f"{rt.loc['paper+floor', 'accuracy mean']:.1f}%"

@@ -260,3 +260,21 @@ def test_seed_values_place_the_code_settings_seeds_against_the_papers_numbers(re
     values = protocols.seed_values(recorded)
     assert values["r_code_init_vs"] == protocols.seeds_against(recorded["authors"], paper.INITIAL_ACCURACY)
     assert "90.64%" in values["r_code_cv_vs"]
+
+
+def test_match_values_quote_the_fold_spread_of_every_seed_and_the_seeds_against_the_paper(recorded):
+    from xraylib import ladder_record, ladder_tables
+    from xraylib.config import project_root
+
+    lad = ladder_record.read_ladder(project_root() / "records" / "ladder.json")
+    values = protocols.match_values(recorded, lad)
+    sds = ladder_tables.fold_sd_by_seed(lad, "authors")
+    assert values["c_fold_sds"].count(",") == len(sds) - 2 and values["c_fold_sds"].endswith(f"and {sds.iloc[-1]:.2f}")
+    assert values["c_code_init_vs"] == protocols.seeds_against(recorded["authors"], paper.INITIAL_ACCURACY)
+
+
+def test_easy_values_subtract_the_training_pool_from_the_composition():
+    values = protocols.easy_values()
+    covid = paper.COMPOSITION["covid"] - paper.INITIAL_TRAIN_POOL["covid"]
+    assert values["c_left_test"].split(" / ")[0] == str(covid)
+    assert (values["c_text_lr"], values["c_code_lr"]) == ("0.0001", "0.001")

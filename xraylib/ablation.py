@@ -210,3 +210,16 @@ def batch_32(lad: ladder_record.LadderRecord, ts: TestSet) -> dict:
             "b32_val": _pct(one_class_val),
             "b32_val_low": wording.seeds_phrase(int((b32["best_val_accuracy"] <= one_class_val + 0.05).sum()),
                                                 len(b32))}
+
+
+def costs(lad: ladder_record.LadderRecord) -> dict:
+    """What the paper's dropout costs at the text's rate (against the floor rung) and what the
+    code's extras cost at the code's rate: points and collapsed seeds, for chapters 06 and 12."""
+    table = ladder_tables.rung_table(lad)
+    dropout = ladder_tables.rung_difference(lad, "+dropout", "paper+floor")
+    extras = ladder_tables.rung_difference(lad, "authors", "paper+rate")
+    cost = lambda d: f"{-d['points']:.1f}" if d["points"] < 0 else f"{d['points']:.1f} (a gain)"  # noqa: E731
+    floor = dropout["base collapsed"]
+    return {"floor_mean": _pct(table.loc["paper+floor", "accuracy mean"]), "dropout_cost": cost(dropout),
+            "dropout_collapsed": wording.seeds_phrase(dropout["collapsed"], dropout["seeds"]),
+            "floor_collapsed": wording.count_word(floor), "extras_cost": cost(extras)}

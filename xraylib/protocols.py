@@ -520,3 +520,27 @@ def landmarks(results: pd.DataFrame) -> pd.DataFrame:
             round(100 * results.loc[CODE_TITLE, "CV accuracy, mean of folds"], 2))
     return pd.DataFrame([*paper.OTHER_SYSTEMS, ours],
                         columns=["system", "reported by", "data", "accuracy reported (%)"]).set_index("system")
+
+
+def match_values(protocols: dict[str, Protocol], lad: ladder_record.LadderRecord) -> dict:
+    """What matched the paper and by how much (chapter Conclusions): the code's protocol's seeds
+    against the paper's two numbers, and its folds' spread seed by seed."""
+    sds = ladder_tables.fold_sd_by_seed(lad, "authors")
+    return {"c_fold_sds": ", ".join(f"{v:.2f}" for v in sds.iloc[:-1]) + f" and {sds.iloc[-1]:.2f}",
+            "c_code_init_vs": seeds_against(protocols["authors"], paper.INITIAL_ACCURACY),
+            "c_code_cv_vs": seeds_against(protocols["authors"], paper.CV_MEAN_ACCURACY, "cv")}
+
+
+def easy_values() -> dict:
+    """The paper's own numbers that disagree with each other, and the two learning rates (chapter
+    Conclusions): the test set it states against what its composition leaves, its parameter count."""
+    from .config import get_profile
+
+    order = ("covid", "viral_pneumonia", "normal")
+    stated = paper.INITIAL_TEST_STATED
+    return {"c_stated_test": " / ".join(str(stated[c]) for c in order),
+            "c_stated_total": f"{sum(stated.values()):,}",
+            "c_left_test": " / ".join(str(paper.COMPOSITION[c] - paper.INITIAL_TRAIN_POOL[c]) for c in order),
+            "c_left_total": f"{sum(paper.COMPOSITION.values()) - sum(paper.INITIAL_TRAIN_POOL.values()):,}",
+            "c_params": f"{paper.PARAMS:,}", "c_text_lr": f"{get_profile('paper').learning_rate:g}",
+            "c_code_lr": f"{get_profile('authors').learning_rate:g}"}
