@@ -10,6 +10,10 @@ from xraylib.config import project_root
 def test_reforms_has_32_items_and_claim_42():
     assert len(checklist.REFORMS) == 32 and len(checklist.CLAIM) == 42
     assert [it.number for it in checklist.CLAIM] == [str(i) for i in range(1, 43)]
+    per_module = {m: sum(it.number.startswith(str(m)) for it in checklist.REFORMS) for m in range(1, 9)}
+    assert per_module == {1: 3, 2: 5, 3: 7, 4: 3, 5: 6, 6: 3, 7: 3, 8: 2}  # Table 1 of the article
+    assert all(it.number[1:] == "abcdefg"[k] for m in range(1, 9)
+               for k, it in enumerate(i for i in checklist.REFORMS if i.number.startswith(str(m))))
 
 
 def test_every_checklist_target_exists_in_the_book():

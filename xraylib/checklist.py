@@ -68,7 +68,8 @@ REFORMS = [
     Item("8b", "Where the findings are not expected to hold", "12_conclusions"),
 ]
 """REFORMS: 32 items in eight modules (study goals, reproducibility, data quality, preprocessing,
-modelling, leakage, metrics and uncertainty, generalisability)."""
+modelling, leakage, metrics and uncertainty, generalisability), numbered as Table 1 of Kapoor et al.
+(Sci. Adv. 2024, PMC11092361): 3 + 5 + 7 + 3 + 6 + 3 + 3 + 2 items (a test checks the count)."""
 
 CLAIM = [
     Item("1", "Title or abstract says AI is used", "intro"),
