@@ -200,3 +200,11 @@ def test_the_committed_stress_record_agrees_with_the_pinned_network_it_starts_fr
     np.testing.assert_allclose(np.asarray(record.arm("protocol")[0]["test"]), arrays["y_prob"], atol=6e-5)
     assert set(record.films["dataset"]) >= {"nih-chestxray14-no-finding", "shenzhen-tb-normal",
                                             "kermany-cxr-pneumonia-test"}
+
+
+def test_arm_summaries_name_only_what_moved_beyond_the_spread_and_refuse_a_verdict_below_two(record):
+    values = spread.arm_summaries(record)
+    jpeg = values["arm_jpeg"]
+    assert jpeg.startswith(spread.ARM_NAMES["jpeg"] + " (2 seeds): ")
+    assert "shenzhen, normal films right +75.0 points" in jpeg and "internal test" not in jpeg
+    assert values["arm_lungs_blanked"] == f"{spread.ARM_NAMES['lungs-blanked']}: 0 seeds trained, no verdict yet"

@@ -330,6 +330,26 @@ def arm_verdicts(record: StressRecord, arm: str) -> list[str]:
     return [e.sentence(e.quantity) for e in arm_effects(record, arm)]
 
 
+def arm_summaries(record: StressRecord) -> dict[str, str]:
+    """One generated clause per shortcut arm (stress_plan.SHORTCUT_ARMS) for the opening page and
+    the Conclusions (`arm_<name>`): its seeds, and which quantities moved beyond the protocol
+    seeds' spread, or that none did, or that it has too few seeds for a verdict."""
+    from .stress_plan import SHORTCUT_ARMS
+
+    values = {}
+    for arm in SHORTCUT_ARMS:
+        n, key = len(record.arm(arm)), f"arm_{arm.replace('-', '_')}"
+        name = ARM_NAMES.get(arm, arm)
+        if n < 2:
+            values[key] = f"{name}: {n} seed{'s' if n != 1 else ''} trained, no verdict yet"
+            continue
+        moved = [f"{e.quantity} {100 * e.difference:+.1f} points" for e in arm_effects(record, arm)
+                 if e.beyond_spread]
+        values[key] = (f"{name} ({n} seeds): " + ("; ".join(moved) + " (beyond the protocol's "
+                       "seeds)" if moved else "nothing moved beyond the spread of the protocol's seeds"))
+    return values
+
+
 def _origin_spread(table: pd.DataFrame, origin: str, label: str, column: str) -> Spread:
     row = table[(table["origin"] == origin) & (table["true class"] == label)]
     return row[column].iloc[0] if len(row) else Spread(())
