@@ -133,12 +133,13 @@ def _manifest(folder: Path) -> pd.DataFrame:
 # The packaged selection
 
 
-def test_packaged_selection_lists_the_4069_main_and_169_external_rows_by_class():
+def test_packaged_selection_lists_the_4069_main_169_external_and_132_adult_rows_by_class():
     df = importer.load_selection()
     counts = df.groupby(["set", "label"]).size().to_dict()
     assert counts == {("covid-xray", "covid"): 1400, ("covid-xray", "normal"): 1340,
                       ("covid-xray", "viral_pneumonia"): 1329, ("external", "covid"): 34,
-                      ("external", "normal"): 60, ("external", "viral_pneumonia"): 75}
+                      ("external", "normal"): 60, ("external", "viral_pneumonia"): 75,
+                      ("adult-normals", "normal"): 132}
     assert df.groupby("set")["file"].apply(lambda f: f.is_unique).all()
 
 
@@ -226,7 +227,7 @@ def test_import_from_extracted_folders_gives_the_same_manifest_as_from_zips(sele
     _run(archives, tmp_path / "from-zip")
     folder = _write_folder(tmp_path / "extracted", _files())
     _run([folder], tmp_path / "from-folder")
-    for name in config.DATA_SETS:
+    for name in ("covid-xray", "external"):
         a, b = _manifest(tmp_path / "from-zip" / name), _manifest(tmp_path / "from-folder" / name)
         assert a.drop(columns="source_repo").equals(b.drop(columns="source_repo"))
 
@@ -284,6 +285,26 @@ def test_a_set_whose_archives_are_not_given_is_skipped_and_says_what_it_needs(se
     assert [s.set for s in report.sets] == ["covid-xray"]
     assert "Hannover" in report.skipped["external"]
     assert not (tmp_path / "data" / "external").exists()
+
+
+def test_the_adult_normals_folder_is_imported_alone_from_the_mirror_s_extracted_folder(
+        tmp_path, monkeypatch, capsys):
+    folder = "COVID-19-master/X-Ray Image DataSet/No_findings/"
+    rows = [("nih-chestxray14-no-finding-adults", "normal", folder + "00001280_004.png"),
+            ("nih-chestxray14-no-finding-adults", "normal", folder + "00001299_000.png"),
+            ("nih-chestxray14-no-finding", "normal", folder + "00002053_000.png")]
+    monkeypatch.setattr(importer, "SELECTION_FILE", _selection(tmp_path, rows))
+    mirror = _write_folder(tmp_path / "extracted", _files(rows))
+    assert main(["data", "import", str(mirror / "COVID-19-master"), "--out", str(tmp_path / "d"),
+                 "--only", "adult-normals"]) == 0
+    assert "XRAYLIB_ADULTS=" in capsys.readouterr().out
+    df = _manifest(tmp_path / "d" / "adult-normals")
+    assert list(df["file"]) == ["images/normal/nih_00001280_004.png", "images/normal/nih_00001299_000.png"]
+    assert set(df["dataset"]) == {"nih-chestxray14-no-finding-adults"}
+    assert not (tmp_path / "d" / "external").exists()
+    monkeypatch.setenv(config.ADULTS_ENV, str(tmp_path / "d" / "adult-normals"))
+    assert config.adults_dir() == (tmp_path / "d" / "adult-normals").resolve()
+    assert main(["data", "verify", "--data", str(config.adults_dir())]) == 0
 
 
 # ---------------------------------------------------------------------------------------------

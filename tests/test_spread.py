@@ -127,6 +127,17 @@ def test_arm_status_and_verdicts_say_how_many_seeds_and_refuse_a_verdict_below_t
     assert len(verdicts) == 1 + 3 and any("beyond the protocol's seeds" in v for v in verdicts)
 
 
+def test_the_age_arm_has_a_status_row_and_verdicts_on_every_origin(record):
+    assert "0 seeds trained" in spread.arm_verdicts(record, "adult-normals")[0]
+    record.networks.extend(_net("adult-normals", seed, [0, 0, 1, 1, 2, 2], [0, 2, 2], [1, 2],
+                                protocol=False) for seed in (2020, 2021))
+    status = spread.arm_status(record)
+    assert status.loc["adult normal films from NIH in the normal class", "seeds"] == "2020, 2021"
+    verdicts = spread.arm_verdicts(record, "adult-normals")
+    (nih,) = [v for v in verdicts if v.startswith("nih, normal films right")]
+    assert "moved +75.0 points" in nih and "beyond the protocol's seeds" in nih
+
+
 def test_glue_values_quote_each_origin_as_mean_and_range_over_protocol_seeds(tmp_path):
     folders = {"external": {"files": ["a", "b"], "labels": ["normal", "normal"],
                             "datasets": ["nih-chestxray14-no-finding"] * 2},
@@ -172,7 +183,7 @@ def test_display_tables_show_percent_and_every_arm_has_a_verdict_row(record):
     shown = spread.display_batchnorm(spread.batchnorm_diagnosis(record))
     assert shown.iloc[0]["test accuracy"] == "100.0%"
     verdicts = spread.verdict_table(record)
-    assert set(verdicts.index) == {spread.ARM_NAMES["jpeg"], spread.ARM_NAMES["lungs-blanked"]}
+    assert set(verdicts.index) == {spread.ARM_NAMES[a] for a in ("jpeg", "lungs-blanked", "adult-normals")}
     internal = spread.display_internal(record)
     assert internal.loc["test accuracy", "mean (range over seeds)"] == "91.7% (83.3-100.0%)"
     assert internal.loc["test accuracy", "seeds"] == 2

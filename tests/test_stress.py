@@ -16,10 +16,10 @@ from xraylib import config, shortcuts, stress, stress_plan
 def test_plan_trains_every_protocol_seed_then_the_causal_arms_seed_by_seed_then_diagnoses():
     order = [(arm.name, seed) for arm, seed in stress_plan.plan()]
     assert order[:5] == [("protocol", s) for s in stress_plan.SEEDS]
-    assert order[5:11] == [("jpeg", 2020), ("lungs-blanked", 2020), ("jpeg", 2021),
-                           ("lungs-blanked", 2021), ("jpeg", 2022), ("lungs-blanked", 2022)]
-    assert order[11:] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020)]
-    assert len(order) == len(set(order)) == 5 + 3 + 2 * 3
+    assert order[5:14] == [(arm, seed) for seed in (2020, 2021, 2022)
+                           for arm in ("jpeg", "lungs-blanked", "adult-normals")]
+    assert order[14:] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020)]
+    assert len(order) == len(set(order)) == 5 + 3 + 3 * 3
 
 
 def test_an_arm_that_changes_settings_trains_a_renamed_profile_the_ladder_shares():
@@ -70,12 +70,12 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
     monkeypatch.setenv(config.CACHE_ENV, str(base / "cache"))
     lines = []
     assert stress.train(profile, data, limit=2, log=lines.append, arms=arms) == \
-        {"stored": 2, "trained": 2, "left": 1}
+        {"stored": 2, "trained": 2, "left": 1, "skipped": 0}
     assert lines[0].startswith("training 1 of 2: protocol / seed 2020 (tiny, 96 px)")
     assert "min left" in lines[1]
     assert stress.train(profile, data, log=lines.append, arms=arms)["trained"] == 1
     assert stress.train(profile, data, log=lines.append, arms=arms) == \
-        {"stored": 3, "trained": 0, "left": 0}
+        {"stored": 3, "trained": 0, "left": 0, "skipped": 0}
 
     record = stress.build_record(profile, data, external, controls, log=lambda _: None, arms=arms)
     nets = {(n["arm"], n["seed"]): n for n in record["networks"]}
@@ -115,7 +115,87 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
 
 def test_seeds_option_keeps_the_first_seeds_of_every_arm_and_refuses_zero():
     arms = stress_plan.arms_with_seeds(2)
-    assert [a.seeds for a in arms] == [(2020, 2021)] + [(2020,)] * 3 + [(2020, 2021)] * 2
+    assert [a.seeds for a in arms] == [(2020, 2021)] + [(2020,)] * 3 + [(2020, 2021)] * 3
     assert stress_plan.arms_with_seeds(None) is stress_plan.ARMS
     with pytest.raises(ValueError, match="at least one seed"):
         stress_plan.arms_with_seeds(0)
+
+
+# --- The age arm: adult normal films in place of some training children -------------------------
+
+AGE = {a.name: a for a in stress_plan.ARMS}["adult-normals"]
+
+
+def _adult_folder(make_root, n: int, name: str = "adults"):
+    return make_root([{"file": f"images/normal/nih_0000{i}_000.png", "label": "normal",
+                       "patient_id": f"nih:0000{i:04d}", "dataset": "nih-chestxray14-no-finding-adults",
+                       "sha256": ""} for i in range(n)], name)
+
+
+def _tiny_comp_and_split(root):
+    from xraylib import data as xdata
+    from xraylib.splits import Split
+
+    comp = xdata.read_dataset(root)
+    idx = np.arange(len(comp))
+    return comp, Split("initial", train=idx[idx % 3 != 2][::2], val=idx[idx % 3 != 2][1::2],
+                       test=idx[idx % 3 == 2])
+
+
+def test_the_age_arm_replaces_only_training_children_keeping_class_sizes_and_splits(
+        tmp_path, class_folder, make_root, monkeypatch):
+    comp, split = _tiny_comp_and_split(class_folder(tmp_path / "data", per_class=12))
+    monkeypatch.setenv(config.ADULTS_ENV, str(_adult_folder(make_root, 3)))
+    swapped = AGE.composition(comp, split)
+    assert AGE.run_name == "adult-normals" and AGE.seeds == stress_plan.ARM_SEEDS
+    assert list(swapped.columns) == list(comp.columns) and len(swapped) == len(comp)
+    assert swapped["label"].value_counts().to_dict() == comp["label"].value_counts().to_dict()
+    changed = np.flatnonzero((swapped["path"] != comp["path"]).to_numpy())
+    assert len(changed) == 3 and set(changed) <= set(split.train)
+    assert (comp["label"].iloc[changed] == "normal").all()
+    assert swapped["patient_id"].iloc[changed].str.startswith("nih:").all()
+    assert all("/adults/images/normal/nih_" in p for p in swapped["path"].iloc[changed])
+    kept = np.setdiff1d(np.arange(len(comp)), changed)
+    assert swapped.iloc[kept].equals(comp.iloc[kept])  # validation and test parts untouched
+    assert AGE.composition(comp, split).equals(swapped)  # the same children go every time
+
+
+def test_the_age_arm_refuses_more_adults_than_training_children(tmp_path, class_folder, make_root,
+                                                                monkeypatch):
+    comp, split = _tiny_comp_and_split(class_folder(tmp_path / "data", per_class=6))
+    monkeypatch.setenv(config.ADULTS_ENV, str(_adult_folder(make_root, 5)))
+    with pytest.raises(ValueError, match="more than the 2 normal films of the training part"):
+        AGE.composition(comp, split)
+
+
+def test_without_the_adult_folder_train_says_so_in_one_line_and_skips_only_that_arm(
+        tiny_study, tmp_path, monkeypatch):
+    base, data, _, _, profile, arms = tiny_study
+    monkeypatch.setenv(config.CACHE_ENV, str(base / "cache"))
+    monkeypatch.setenv(config.ADULTS_ENV, str(tmp_path / "nowhere"))
+    lines = []
+    counts = stress.train(profile, data, limit=0, log=lines.append,
+                          arms=(*arms, dataclasses.replace(AGE, seeds=(profile.seed, 7))))
+    assert counts["skipped"] == 2 and counts["stored"] + counts["left"] == 3
+    (line,) = lines
+    assert line.startswith("adult-normals: skipped, no adult-normals data folder (looked in: ")
+    assert "--only adult-normals`" in line and "\n" not in line
+
+
+def test_the_age_arm_trains_on_the_adult_films_and_its_record_has_no_recalibration(
+        tiny_study, make_root, monkeypatch):
+    base, data, external, controls, profile, _ = tiny_study
+    monkeypatch.setenv(config.CACHE_ENV, str(base / "cache-age"))
+    monkeypatch.setenv(config.ADULTS_ENV, str(_adult_folder(make_root, 2)))
+    read = []
+    real = stress.transformed_images
+    monkeypatch.setattr(stress, "transformed_images",
+                        lambda paths, *a, **k: read.append(list(paths)) or real(paths, *a, **k))
+    arms = (dataclasses.replace(AGE, seeds=(profile.seed,)),)
+    assert stress.train(profile, data, log=lambda _: None, arms=arms)["trained"] == 1
+    assert sum("/images/normal/nih_" in p for p in read[0]) == 2  # trained on the adults
+    record = stress.build_record(profile, data, external, controls, log=lambda _: None, arms=arms)
+    (net,) = record["networks"]
+    assert net["arm"] == "adult-normals" and net["run"].startswith("adult-normals-tiny")
+    assert set(net) == stress._needs(arms[0]) and "recalibrated_test" not in net
+    assert np.asarray(net["external"]).shape == (6, 3)

@@ -86,7 +86,10 @@ def _data_import(args) -> int:
         print(json.dumps(report.as_dict(), indent=2))
     else:
         print(importer.format_report(report))
-        if report.complete and not args.out:
+        if report.complete and args.only == "adult-normals":
+            print("OK: the stress test's age arm trains on it"
+                  + (f" (export XRAYLIB_ADULTS={out / 'adult-normals'})" if args.out else ""))
+        elif report.complete and not args.out:
             print("OK: next, `make book` (it finds data/covid-xray and data/external)")
         elif report.complete:
             print(f"OK: next, export XRAYLIB_DATA={out / 'covid-xray'} "
@@ -297,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="zip archives as downloaded, or their extracted folders")
     imp.add_argument("--out", help="folder to write covid-xray/ and external/ into "
                      "(default: data/ in the checkout, where the book looks)")
-    imp.add_argument("--only", choices=DATA_SETS, help="import one of the two folders")
+    imp.add_argument("--only", choices=DATA_SETS, help="import one of the folders")
     imp.add_argument("--progress", action="store_true",
                      help="progress bar on stderr even when it is not a terminal")
     imp.add_argument("--workers", type=int, help="images processed in parallel (default: CPUs, 8 at most)")

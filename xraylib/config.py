@@ -22,16 +22,19 @@ PROFILE_ENV = "XRAYLIB_PROFILE"
 DATA_ENV = "XRAYLIB_DATA"
 EXTERNAL_ENV = "XRAYLIB_EXTERNAL"
 CONTROLS_ENV = "XRAYLIB_CONTROLS"
+ADULTS_ENV = "XRAYLIB_ADULTS"
 CACHE_ENV = "XRAYLIB_CACHE"
 
-DATA_SETS: tuple[str, ...] = ("covid-xray", "external")
-"""The two data folders' names: the main set and the external-validation set (README "Data")."""
+DATA_SETS: tuple[str, ...] = ("covid-xray", "external", "adult-normals")
+"""The imported data folders' names: the main set, the external-validation set, and the adult
+normal films the stress test's age arm trains on (README "Data")."""
 
 # Documented defaults (README "Data"): a `data/` folder inside the checkout (where `xraylib data
 # import` writes), then the shared folder that sits beside the checkout on the project's machines.
 DEFAULT_DATA_CANDIDATES = ("data/covid-xray", "../shared/data/covid-xray")
 DEFAULT_EXTERNAL_CANDIDATES = ("data/external", "../shared/data/external")
 DEFAULT_CONTROLS_CANDIDATES = ("data/controls", "../shared/data/controls")
+DEFAULT_ADULTS_CANDIDATES = ("data/adult-normals", "../shared/data/adult-normals")
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,12 @@ def external_dir(explicit: str | Path | None = None) -> Path:
 def controls_dir(explicit: str | Path | None = None) -> Path:
     """The control films (evaluation only): explicit, else $XRAYLIB_CONTROLS, else the defaults."""
     return _resolve(CONTROLS_ENV, DEFAULT_CONTROLS_CANDIDATES, "controls", explicit)
+
+
+def adults_dir(explicit: str | Path | None = None) -> Path:
+    """The age arm's adult normal films (xraylib.adults): explicit, else $XRAYLIB_ADULTS, else
+    the defaults."""
+    return _resolve(ADULTS_ENV, DEFAULT_ADULTS_CANDIDATES, "adult-normals", explicit)
 
 
 def cache_dir() -> Path:

@@ -4,7 +4,8 @@
 Radiography Database, Kermany et al.'s Chest X-Ray Images (Pneumonia) and the external set's
 sources, picks exactly the files our manifests list (`selection.csv` beside this module, matched by
 source file name and folder), processes each image as the data folders' SOURCES.md describe and
-writes `data/covid-xray/` and `data/external/` with a full manifest.
+writes `data/covid-xray/`, `data/external/` and `data/adult-normals/` (the age arm's training
+films, xraylib.adults) with a full manifest.
 """
 from __future__ import annotations
 
@@ -79,6 +80,10 @@ SOURCES: tuple[Source, ...] = (
            "NIH ChestX-ray14: nihcc.app.box.com/v/ChestXray-NIHCC (images_*.tar.gz, extracted), "
            "or github.com/muhammedtalo/COVID-19 (X-Ray Image DataSet/No_findings)",
            {"normal": ((),)}),
+    Source("nih-chestxray14-no-finding-adults", "adult-normals", "nih",
+           "NIH ChestX-ray14 adults (the stress test's age arm): github.com/muhammedtalo/COVID-19 "
+           "(X-Ray Image DataSet/No_findings), or nihcc.app.box.com/v/ChestXray-NIHCC "
+           "(images_*.tar.gz, extracted)", {"normal": ((),)}),
     Source("ieee8023-covid-chestxray-dataset", "external", "ieee8023",
            "Cohen et al., COVID-19 image data collection: github.com/ieee8023/covid-chestxray-dataset",
            {"viral_pneumonia": (("images",),)}),
@@ -504,7 +509,7 @@ def import_set(set_name: str, selection: pd.DataFrame, matches: dict[int, tuple[
 def import_data(sources: list[str | Path], out: str | Path, sets: tuple[str, ...] = DATA_SETS,
                 progress: bool = False, workers: int | None = None,
                 selection_file: str | Path | None = None) -> ImportReport:
-    """Build <out>/covid-xray and <out>/external from the reader's archives, as our manifests list."""
+    """Build <out>/<set> for each of `sets` from the reader's archives, as our selection lists."""
     everything = load_selection(selection_file)
     inputs = []
     try:
@@ -532,6 +537,8 @@ def _import_inputs(everything: pd.DataFrame, inputs: list[Input], out: Path, set
     reports, skipped = [], {}
     for set_name in sets:
         rows = selection[selection["set"] == set_name]
+        if rows.empty:  # a selection that lists nothing for this folder (a test's, an older one)
+            continue
         if not any(i in matches for i in rows.index):
             titles = sorted({BY_DATASET[d].title for d in rows["dataset"]})
             skipped[set_name] = "no input holds its files; it needs: " + "; ".join(titles)

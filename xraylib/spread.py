@@ -31,7 +31,8 @@ ORIGIN_NAMES = {
 ARM_NAMES = {"protocol": "the protocol as it is", "jpeg": "one JPEG round trip for every image",
              "lungs-blanked": "lung box blanked in every image", "b32": "batch 32",
              "b32-bn0.9": "batch 32, batch-norm momentum 0.9",
-             "b32-no-stop": "batch 32, no early stopping"}
+             "b32-no-stop": "batch 32, no early stopping",
+             "adult-normals": "adult normal films from NIH in the normal class"}
 
 
 @dataclass(frozen=True)

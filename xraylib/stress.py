@@ -26,33 +26,58 @@ def _profile(profile: Profile | str) -> Profile:
     return profile if isinstance(profile, Profile) else PROFILES[profile]
 
 
+def arm_compositions(arms: tuple[Arm, ...], comp, split, log=print) -> dict:
+    """Each arm's training composition (the study's own, or the arm's change of it); an arm whose
+    change cannot be made (its data folder missing) is left out with one line saying why."""
+    out = {}
+    for arm in arms:
+        if arm.composition is None:
+            out[arm.name] = comp
+            continue
+        try:
+            out[arm.name] = arm.composition(comp, split)
+        except FileNotFoundError as exc:
+            log(f"{arm.name}: skipped, {exc}")
+    return out
+
+
 def train(profile: Profile | str = "authors", data=None, limit: int | None = None, log=print,
           arms: tuple[Arm, ...] = ARMS) -> dict:
-    """Train the missing runs of the plan (at most `limit`), resuming from the run store."""
+    """Train the missing runs of the plan (at most `limit`), resuming from the run store; an arm
+    whose data are missing is skipped (counted in "skipped"), the others trained."""
     from .study import Study, stored_run, train_split
 
     base = _profile(profile)
     study = Study(base, data)
-    comp, split = study.comp, study.initial_split
+    split = study.initial_split
+    comps = arm_compositions(arms, study.comp, split, log)
     images = {}
-    counts = {"stored": 0, "trained": 0, "left": 0}
-    todo = [(arm, seed) for arm, seed in plan(arms)
-            if stored_run(arm.run_name, arm.profile(base, seed), comp, split, with_model=False) is None]
-    counts["stored"] = len(list(plan(arms))) - len(todo)
+    counts = {"stored": 0, "trained": 0, "left": 0, "skipped": 0}
+    todo = []
+    for arm, seed in plan(arms):
+        if arm.name not in comps:
+            counts["skipped"] += 1
+        elif stored_run(arm.run_name, arm.profile(base, seed), comps[arm.name], split,
+                        with_model=False) is None:
+            todo.append((arm, seed))
+        else:
+            counts["stored"] += 1
     if limit is not None:
         counts["left"], todo = max(0, len(todo) - limit), todo[:limit]
     started = time.time()
     for k, (arm, seed) in enumerate(todo):
         profile = arm.profile(base, seed)
+        comp = comps[arm.name]
         eta = (f"; about {(time.time() - started) / k * (len(todo) - k) / 60:.0f} min left"
                if k else "")
-        if arm.transform not in images:
-            images.clear()  # one transform's images in memory at a time (about 0.5 GB at 200 px)
-            images[arm.transform] = functools.cache(
-                lambda a=arm: transformed_images(list(comp["path"]), base.image_size, a.transform))
+        key = (arm.transform, arm.composition)
+        if key not in images:
+            images.clear()  # one arm's images in memory at a time (about 0.5 GB at 200 px)
+            images[key] = functools.cache(
+                lambda a=arm, c=comp: transformed_images(list(c["path"]), base.image_size, a.transform))
         log(f"training {k + 1} of {len(todo)}: {arm.name} / seed {seed} ({base.name}, "
             f"{base.image_size} px){eta}")
-        train_split(arm.run_name, profile, comp, split, images=images[arm.transform])
+        train_split(arm.run_name, profile, comp, split, images=images[key])
         counts["trained"] += 1
         counts["stored"] += 1
     return counts
@@ -100,7 +125,8 @@ def _needs(arm: Arm) -> set[str]:
     """The entries a network of `arm` carries in the record."""
     keys = {"arm", "seed", "run", "train_seconds", "epochs", "test", "external", "controls"}
     keys |= {"blanked_test", "saliency"} if arm.name == "protocol" else set()
-    return keys | ({"recalibrated_test"} if arm.transform is None else set())
+    plain = arm.transform is None and arm.composition is None  # the protocol and batch-32 arms
+    return keys | ({"recalibrated_test"} if plain else set())
 
 
 def _reusable(previous: dict | None, record: dict) -> dict[str, dict]:
@@ -115,8 +141,10 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
                  log=print, arms: tuple[Arm, ...] = ARMS, previous: dict | None = None) -> dict:
     """Every stored network of the plan: its test predictions, its predictions on the external
     and control films (through the arm's own transform), and for the protocol's own networks the
-    lungs-blanked test and the saliency shares. Trains nothing; a missing run is left out. A
-    network found complete in `previous` (same splits and films) is taken from it."""
+    lungs-blanked test and the saliency shares. Trains nothing; a missing run (or an arm whose
+    data are missing) is left out. A network found complete in `previous` (same splits and films)
+    is taken from it. Every arm is evaluated on the same test films: an arm that changes the
+    composition changes only training-part rows."""
     from .config import controls_dir, external_dir
     from .study import Study, stored_run
     from .train import predict_proba as model_predict
@@ -132,10 +160,14 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
                           for k, v in folders.items()},
               "networks": []}
     reuse = _reusable(previous, record)
+    comps = arm_compositions(arms, comp, split, log)
     images: dict = {}
     train_x = functools.cache(lambda: transformed_images(list(comp["path"].iloc[split.train]), base.image_size))
     for arm, seed in plan(arms):
-        run = stored_run(arm.run_name, arm.profile(base, seed), comp, split, with_model=False)
+        if arm.name not in comps:
+            continue
+        run = stored_run(arm.run_name, arm.profile(base, seed), comps[arm.name], split,
+                         with_model=False)
         if run is None:
             continue
         known = reuse.get(run.path.name if run.path else "")
@@ -143,7 +175,7 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
             log(f"kept {arm.name} / seed {seed} from the previous record")
             record["networks"].append({k: known[k] for k in sorted(_needs(arm))})
             continue
-        run = stored_run(arm.run_name, arm.profile(base, seed), comp, split)
+        run = stored_run(arm.run_name, arm.profile(base, seed), comps[arm.name], split)
         log(f"evaluating {arm.name} / seed {seed}")
         key = arm.transform
         if key not in images:
@@ -162,7 +194,7 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
                                          shortcuts.blank_lungs)
             net["blanked_test"] = _rounded(model_predict(run.model, blanked))
             net["saliency"] = _saliency_shares(run.model, x["test"], run.y_true, run.y_pred)
-        if arm.transform is None:  # the protocol and the batch-32 arms: is it the statistics?
+        if "recalibrated_test" in _needs(arm):  # the protocol and batch-32 arms: the statistics?
             from .batchnorm import recalibrated
 
             net["recalibrated_test"] = _rounded(model_predict(recalibrated(run.model, train_x()), x["test"]))

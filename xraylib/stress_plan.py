@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from . import data as xdata
 from . import shortcuts
 from .config import Profile
+from .splits import Split
 
 NATIVE = 256  # the stored images' size: pixel-level transforms run here, before resizing
 JPEG_QUALITY = 75  # the cue's own quality (shortcuts.JPEG_GRID is its grid)
@@ -27,8 +29,10 @@ ARM_SEEDS = (2020, 2021, 2022)
 
 @dataclass(frozen=True)
 class Arm:
-    """One way of training the protocol: a run name, what is done to every image first, and the
-    settings it changes (a changed setting renames the profile, so its runs are stored apart)."""
+    """One way of training the protocol: a run name, what is done to every image first, the
+    settings it changes (a changed setting renames the profile, so its runs are stored apart), and
+    how it changes the composition (rows swapped for other films, splits kept; other films change
+    the run's data fingerprint, so those runs are stored apart too)."""
 
     name: str
     run_name: str
@@ -36,6 +40,7 @@ class Arm:
     transform: Callable[[np.ndarray], np.ndarray] | None = None
     seeds: tuple[int, ...] = ARM_SEEDS
     changes: tuple[tuple[str, object], ...] = ()
+    composition: Callable[[pd.DataFrame, Split], pd.DataFrame] | None = None
 
     def profile(self, base: Profile, seed: int) -> Profile:
         """The base profile with this arm's settings, trained with `seed`."""
@@ -47,6 +52,41 @@ class Arm:
 def jpeg_roundtrip(gray: np.ndarray) -> np.ndarray:
     """Every image through the same JPEG round trip on the data's 224 px grid."""
     return shortcuts.jpeg_recompress(gray, quality=JPEG_QUALITY, grid=shortcuts.JPEG_GRID)
+
+
+REPLACE_SEED = 1
+"""Draws which training children the adult films replace: fixed, apart from the training seeds, so
+every seed of the age arm trains on the same films."""
+
+ADULTS_IMPORT = ("`xraylib data import <the muhammedtalo/COVID-19 archive or folder> "
+                 "--only adult-normals`")
+
+
+def with_adult_normals(comp: pd.DataFrame, split: Split, folder=None) -> pd.DataFrame:
+    """The composition with N of the initial split's training-part normal films (Kermany's
+    children) replaced by the N adult normal films of data/adult-normals (xraylib.adults): same
+    row count, labels and split indices, so the class sizes stay the paper's and the validation
+    and test parts are untouched. A missing folder is a FileNotFoundError naming the import."""
+    from .config import adults_dir
+
+    try:
+        root = adults_dir(folder)
+    except FileNotFoundError as exc:
+        looked = str(exc).split("(looked in: ", 1)[-1].split(")", 1)[0]
+        raise FileNotFoundError(f"no adult-normals data folder (looked in: {looked}); make it "
+                                f"with {ADULTS_IMPORT}") from None
+    films = xdata.read_dataset(root)
+    films = films[films["label"] == "normal"].reset_index(drop=True)
+    labels = comp["label"].to_numpy()
+    children = np.sort(split.train[labels[split.train] == "normal"])
+    if len(films) > len(children):
+        raise ValueError(f"{root}: {len(films)} adult normal films, more than the {len(children)} "
+                         f"normal films of the training part they would replace")
+    replaced = np.sort(np.random.default_rng(REPLACE_SEED).choice(children, len(films), replace=False))
+    out = comp.copy()
+    columns = [c for c in out.columns if c in films.columns]
+    out.iloc[replaced, [out.columns.get_loc(c) for c in columns]] = films[columns].to_numpy()
+    return out
 
 
 BATCH_32 = "b32"
@@ -64,6 +104,8 @@ ARMS: tuple[Arm, ...] = (
         "file history removed: every image through one JPEG round trip", jpeg_roundtrip),
     Arm("lungs-blanked", "lungs-blanked", "position: the lung box blanked in every image",
         shortcuts.blank_lungs),
+    Arm("adult-normals", "adult-normals", "age: adult normal films from NIH in place of some "
+        "training children", composition=with_adult_normals),
 )
 
 
@@ -91,7 +133,7 @@ def arms_with_seeds(n: int | None) -> tuple[Arm, ...]:
 
 
 BATCH_32_ARMS = tuple(a.name for a in ARMS if a.name.startswith(BATCH_32))
-SHORTCUT_ARMS = ("jpeg", "lungs-blanked")
+SHORTCUT_ARMS = ("jpeg", "lungs-blanked", "adult-normals")
 
 
 def plan(arms: tuple[Arm, ...] = ARMS) -> Iterator[tuple[Arm, int]]:
