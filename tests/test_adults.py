@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 
 from xraylib import adults, config, importer, reserved
@@ -47,3 +48,12 @@ def test_the_shipped_adult_films_are_132_adults_one_per_patient_none_external_or
     record = json.loads((config.project_root() / "records" / "adult-normals.json").read_text())
     assert [f["source_name"] for f in record["films"]] == list(rows["source_name"])
     assert all(adults.ADULT_AGE <= f["age"] <= adults.MAX_AGE for f in record["films"])
+
+
+def test_arm_values_count_the_children_left_beside_the_adults_from_the_record():
+    comp = pd.DataFrame({"label": ["normal"] * 250 + ["covid"] * 50})
+    values = adults.arm_values(comp, np.arange(20, 300))  # 230 training-part normals
+    assert values["age_training_normals"] == "230"
+    values = adults.arm_values(comp, np.arange(50, 300))
+    assert (values["age_adults"], values["age_children_left"]) == ("132", "68")
+    assert values["age_ages"].startswith("median ") and "women" in values["age_sexes"]

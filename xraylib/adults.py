@@ -8,10 +8,12 @@ rule is decided from file names and NIH's metadata alone, so no excluded image i
 """
 from __future__ import annotations
 
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
+import numpy as np
 import pandas as pd
 
+from .config import project_root
 from .reserved import reserved_table
 
 MAX_FILMS = 132
@@ -83,3 +85,22 @@ def select(names: list[str], metadata: pd.DataFrame, external: pd.DataFrame,
             continue
         counts[why] += 1
     return pd.DataFrame(rows, columns=["source_name", "patient_id", "age", "sex"]), counts
+
+
+def record_path() -> Path:
+    return project_root() / "records" / "adult-normals.json"
+
+
+def arm_values(comp: pd.DataFrame, train: np.ndarray, path: str | Path | None = None) -> dict[str, str]:
+    """The age arm's films for the prose (chapter Shortcuts), from records/adult-normals.json:
+    how many adults replace how many of the training-part (`train`: rows of `comp`) normal
+    children, and their ages and sexes."""
+    import json
+
+    training_normals = int((comp["label"].iloc[train] == "normal").sum())
+    rec = json.loads(Path(path or record_path()).read_text())
+    n, age, sex = rec["chosen"], rec["age"], rec["sex"]
+    return {"age_adults": str(n), "age_children_left": str(training_normals - n),
+            "age_training_normals": str(training_normals),
+            "age_ages": f"median {age['median']:.0f}, range {age['min']}-{age['max']}",
+            "age_sexes": f"{sex.get('F', 0)} women and {sex.get('M', 0)} men"}
