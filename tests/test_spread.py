@@ -219,3 +219,12 @@ def test_arm_summaries_name_only_what_moved_beyond_the_spread_and_refuse_a_verdi
     assert jpeg.startswith(spread.ARM_NAMES["jpeg"] + " (2 seeds): ")
     assert "shenzhen, normal films right +75.0 points" in jpeg and "internal test" not in jpeg
     assert values["arm_lungs_blanked"] == f"{spread.ARM_NAMES['lungs-blanked']}: 0 seeds trained, no verdict yet"
+
+
+def test_recomputed_statistics_join_the_arms_effects_and_stay_out_of_the_batch_norm_table(record):
+    for net in record.networks:  # Y is [0, 0, 1, 1, 2, 2]: protocol seeds right, jpeg seeds collapsed
+        net["recalibrated_test"] = _onehot([0, 0, 1, 1, 2, 2] if net["arm"] == "protocol" else [1] * 6)
+    (effect,) = [e for e in spread.arm_effects(record, "jpeg") if "recomputed" in e.quantity]
+    assert effect.protocol.values == (1.0, 1.0) and effect.arm.values == (1 / 3, 1 / 3)
+    assert effect.beyond_spread
+    assert set(spread.batchnorm_diagnosis(record)["network"]) == {spread.ARM_NAMES["protocol"]}

@@ -88,7 +88,7 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
         assert np.allclose(np.asarray(net["external"]).sum(1), 1, atol=1e-3)
     assert "saliency" in nets[("protocol", 7)] and "saliency" not in nets[("lungs-blanked", 2020)]
     assert np.asarray(nets[("protocol", 7)]["recalibrated_test"]).shape == (n_test, 3)
-    assert "recalibrated_test" not in nets[("lungs-blanked", 2020)]
+    assert np.asarray(nets[("lungs-blanked", 2020)]["recalibrated_test"]).shape == (n_test, 3)
     vanilla = nets[("protocol", 7)]["saliency"]["vanilla"]
     assert 0 <= vanilla["lung"]["all"] <= 1 and vanilla["images"] == n_test
     assert record["folders"]["external"]["labels"] == ["covid"] * 2 + ["viral_pneumonia"] * 2 + ["normal"] * 2
@@ -182,7 +182,7 @@ def test_without_the_adult_folder_train_says_so_in_one_line_and_skips_only_that_
     assert "--only adult-normals`" in line and "\n" not in line
 
 
-def test_the_age_arm_trains_on_the_adult_films_and_its_record_has_no_recalibration(
+def test_the_age_arm_trains_on_the_adult_films_and_recalibrates_on_them(
         tiny_study, make_root, monkeypatch):
     base, data, external, controls, profile, _ = tiny_study
     monkeypatch.setenv(config.CACHE_ENV, str(base / "cache-age"))
@@ -194,8 +194,10 @@ def test_the_age_arm_trains_on_the_adult_films_and_its_record_has_no_recalibrati
     arms = (dataclasses.replace(AGE, seeds=(profile.seed,)),)
     assert stress.train(profile, data, log=lambda _: None, arms=arms)["trained"] == 1
     assert sum("/images/normal/nih_" in p for p in read[0]) == 2  # trained on the adults
+    read.clear()
     record = stress.build_record(profile, data, external, controls, log=lambda _: None, arms=arms)
     (net,) = record["networks"]
     assert net["arm"] == "adult-normals" and net["run"].startswith("adult-normals-tiny")
-    assert set(net) == stress._needs(arms[0]) and "recalibrated_test" not in net
+    assert set(net) == stress._needs(arms[0]) and "recalibrated_test" in net
+    assert any(sum("/images/normal/nih_" in p for p in paths) == 2 for paths in read)  # its statistics
     assert np.asarray(net["external"]).shape == (6, 3)

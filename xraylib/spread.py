@@ -236,6 +236,10 @@ def arm_effects(record: StressRecord, arm: str) -> list[ArmEffect]:
     and true class (share right)."""
     effects = [ArmEffect("internal test accuracy", over_seeds(internal(record))["accuracy"],
                          over_seeds(internal(record, arm))["accuracy"])]
+    recalibrated = [Spread(tuple(_accuracy(record.y_true, np.asarray(n["recalibrated_test"]))
+                                 for n in record.arm(a) if "recalibrated_test" in n)) for a in ("protocol", arm)]
+    if all(s.n for s in recalibrated):  # a collapse of the arm may be its batch-norm statistics'
+        effects.append(ArmEffect("internal test accuracy, batch-norm statistics recomputed", *recalibrated))
     base, changed = origin_table(record), origin_table(record, arm)
     for (_, b), (_, c) in zip(base.iterrows(), changed.iterrows()):
         name = f"{ORIGIN_NAMES.get(b['origin'], b['origin'])}, {CLASS_NAMES[b['true class']]} films right"
@@ -398,7 +402,7 @@ def batchnorm_diagnosis(record: StressRecord) -> pd.DataFrame:
     rows = []
     y = record.y_true
     for net in record.networks:
-        if "recalibrated_test" not in net:
+        if "recalibrated_test" not in net or not (net["arm"] == "protocol" or net["arm"].startswith("b32")):
             continue
         before, after = np.asarray(net["test"]).argmax(1), np.asarray(net["recalibrated_test"]).argmax(1)
         count = lambda p: "/".join(str(int((p == k).sum())) for k in range(len(CLASSES)))  # noqa: E731

@@ -125,8 +125,7 @@ def _needs(arm: Arm) -> set[str]:
     """The entries a network of `arm` carries in the record."""
     keys = {"arm", "seed", "run", "train_seconds", "epochs", "test", "external", "controls"}
     keys |= {"blanked_test", "saliency"} if arm.name == "protocol" else set()
-    plain = arm.transform is None and arm.composition is None  # the protocol and batch-32 arms
-    return keys | ({"recalibrated_test"} if plain else set())
+    return keys | {"recalibrated_test"}  # every arm: a collapse may be the statistics' (batchnorm)
 
 
 def _reusable(previous: dict | None, record: dict) -> dict[str, dict]:
@@ -161,8 +160,14 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
               "networks": []}
     reuse = _reusable(previous, record)
     comps = arm_compositions(arms, comp, split, log)
-    images: dict = {}
-    train_x = functools.cache(lambda: transformed_images(list(comp["path"].iloc[split.train]), base.image_size))
+    images: dict = {}  # per transform: the test, external and control films (about 0.3 GB each)
+
+    @functools.cache
+    def train_x(arm_name: str) -> np.ndarray:
+        """The arm's own training images (its rows, its transform): what its statistics see."""
+        arm = next(a for a in arms if a.name == arm_name)
+        return transformed_images(list(comps[arm_name]["path"].iloc[split.train]), base.image_size,
+                                  arm.transform)
     for arm, seed in plan(arms):
         if arm.name not in comps:
             continue
@@ -179,7 +184,6 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
         log(f"evaluating {arm.name} / seed {seed}")
         key = arm.transform
         if key not in images:
-            images.clear()
             test = transformed_images(list(comp["path"].iloc[split.test]), base.image_size, arm.transform)
             images[key] = {"test": test, **{
                 name: transformed_images(list(f["df"]["path"]), base.image_size, arm.transform)
@@ -194,10 +198,9 @@ def build_record(profile: Profile | str = "authors", data=None, external=None, c
                                          shortcuts.blank_lungs)
             net["blanked_test"] = _rounded(model_predict(run.model, blanked))
             net["saliency"] = _saliency_shares(run.model, x["test"], run.y_true, run.y_pred)
-        if "recalibrated_test" in _needs(arm):  # the protocol and batch-32 arms: the statistics?
-            from .batchnorm import recalibrated
+        from .batchnorm import recalibrated
 
-            net["recalibrated_test"] = _rounded(model_predict(recalibrated(run.model, train_x()), x["test"]))
+        net["recalibrated_test"] = _rounded(model_predict(recalibrated(run.model, train_x(arm.name)), x["test"]))
         record["networks"].append(net)
     return record
 
