@@ -64,13 +64,16 @@ def pin_book_runs(profile: Profile, data: str | None = None) -> list[Path]:
 
 
 def seeded_networks(profile_name: str, data: str | None = None) -> list:
-    """The stored networks of a profile's own seeds in the stress plan (never trains)."""
-    from .stress_plan import ARMS
+    """The stored networks of a profile's stress plan, every arm and seed (never trains): pinned,
+    so the record can be rebuilt and the plan resumed on a machine whose cache is empty."""
+    from .stress import arm_compositions
+    from .stress_plan import ARMS, plan
 
     examined = Study(profile_name, data)
-    protocol = ARMS[0]
-    found = [stored_run(protocol.run_name, protocol.profile(examined.profile, seed), examined.comp,
-                        examined.initial_split, with_model=False) for seed in protocol.seeds]
+    split = examined.initial_split
+    comps = arm_compositions(ARMS, examined.comp, split, log=lambda _: None)
+    found = [stored_run(arm.run_name, arm.profile(examined.profile, seed), comps[arm.name], split,
+                        with_model=False) for arm, seed in plan(ARMS) if arm.name in comps]
     return [run for run in found if run is not None]
 
 
