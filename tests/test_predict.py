@@ -526,6 +526,8 @@ def test_evaluate_names_a_nul_or_windows_row_and_scores_the_others(stored, tmp_p
 
 def test_the_shipped_network_is_the_protocols_own_seed_whatever_seeded_runs_are_pinned_beside_it():
     pinned = predict.shipped_candidates()
+    assert all(json.loads((p / "meta.json").read_text())["profile"]["name"] == "authors" for p in pinned)
+    assert any("-b32-" in p.name for p in runs.pinned_dir().glob("initial-authors-*"))  # pinned, not shipped
     assert len(pinned) >= 1
     meta = json.loads((pinned[0] / "meta.json").read_text())
     assert meta["profile"].get("train_seed") is None and meta["profile"]["seed"] == 2020

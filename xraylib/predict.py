@@ -92,7 +92,17 @@ def shipped_candidates() -> list[Path]:
     first, the other seeded networks after it."""
     from . import runs
 
-    return sorted(runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*"), key=_own_seed_first)
+    return sorted((p for p in runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*")
+                   if _profile_name(p) in (SHIPPED_PROFILE, None)), key=_own_seed_first)
+
+
+def _profile_name(path: Path) -> str | None:
+    """The stored run's profile name (None when its meta cannot be read: `network` then says why),
+    so an arm's renamed profile pinned beside it (`authors-b32`) is never shipped."""
+    try:
+        return json.loads((path / "meta.json").read_text())["profile"]["name"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def network(profile: str | None = None) -> Network:
