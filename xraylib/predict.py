@@ -80,11 +80,8 @@ def _describe(model, meta: dict, path: Path, shipped: bool, requested: str) -> N
 def _own_seed_first(path: Path) -> tuple[bool, str]:
     """The shipped network is the protocol's own seed (the book's examined network); the other
     seeded networks pinned beside it (xraylib.stress) come after it."""
-    try:
-        seeded = json.loads((path / "meta.json").read_text())["profile"].get("train_seed") is not None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        seeded = True
-    return seeded, path.name
+    profile = _stored_profile(path)
+    return (profile is None or profile.get("train_seed") is not None), path.name
 
 
 def shipped_candidates() -> list[Path]:
@@ -93,16 +90,18 @@ def shipped_candidates() -> list[Path]:
     from . import runs
 
     return sorted((p for p in runs.pinned_dir().glob(f"initial-{SHIPPED_PROFILE}-*")
-                   if _profile_name(p) in (SHIPPED_PROFILE, None)), key=_own_seed_first)
+                   if (_stored_profile(p) or {}).get("name", SHIPPED_PROFILE) == SHIPPED_PROFILE),
+                  key=_own_seed_first)
 
 
-def _profile_name(path: Path) -> str | None:
-    """The stored run's profile name (None when its meta cannot be read: `network` then says why),
-    so an arm's renamed profile pinned beside it (`authors-b32`) is never shipped."""
+def _stored_profile(path: Path) -> dict | None:
+    """A stored run's profile as its meta records it (None when unreadable: `network` then says
+    why), so an arm's renamed profile pinned beside it (`authors-b32`) is never shipped."""
     try:
-        return json.loads((path / "meta.json").read_text())["profile"]["name"]
+        profile = json.loads((path / "meta.json").read_text())["profile"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return profile if isinstance(profile, dict) else None
 
 
 def network(profile: str | None = None) -> Network:

@@ -269,17 +269,22 @@ def covid_misses(record: StressRecord, comp: pd.DataFrame, gray256: np.ndarray) 
     return out
 
 
+def _majorities(films: pd.DataFrame) -> dict[str, pd.Series]:
+    """The films most seeds call viral pneumonia ("miss") and those most call COVID-19 ("hit")."""
+    majority = films["seeds"] / 2
+    return {"miss": films["seeds calling viral_pneumonia"] > majority,
+            "hit": films["seeds calling covid"] > majority}
+
+
 def misses_summary(films: pd.DataFrame) -> pd.DataFrame:
     """COVID-19 films called viral pneumonia by most seeds against those called COVID-19 by most:
     films, share with a Cohen et al. patient id, median blockiness and bright-mark share."""
-    majority = films["seeds"] / 2
-    groups = {"called viral pneumonia by most seeds": films["seeds calling viral_pneumonia"] > majority,
-              "called COVID-19 by most seeds": films["seeds calling covid"] > majority}
-    rows = {name: {"films": int(mask.sum()),
+    names = {"miss": "called viral pneumonia by most seeds", "hit": "called COVID-19 by most seeds"}
+    rows = {names[key]: {"films": int(mask.sum()),
                    "Cohen et al. patient (%)": 100 * films.loc[mask, "Cohen et al. patient"].mean(),
                    "median blockiness": films.loc[mask, "blockiness"].median(),
                    "median bright marks (%)": 100 * films.loc[mask, "bright marks"].median()}
-            for name, mask in groups.items()}
+            for key, mask in _majorities(films).items()}
     return pd.DataFrame(rows).T
 
 
@@ -287,9 +292,7 @@ def misses_values(films: pd.DataFrame) -> dict[str, str]:
     """The error analysis's numbers for the prose: per group (films most seeds call viral pneumonia,
     films most call COVID-19) its count, how many carry a Cohen et al. patient id, and the median
     bright-mark share and blockiness; the films the seeds split on are counted apart."""
-    majority = films["seeds"] / 2
-    groups = {"miss": films["seeds calling viral_pneumonia"] > majority,
-              "hit": films["seeds calling covid"] > majority}
+    groups = _majorities(films)
     values = {"err_films": str(len(films)),
               "err_split": str(int(len(films) - sum(m.sum() for m in groups.values())))}
     for key, mask in groups.items():
