@@ -57,9 +57,25 @@ def test_a_run_equal_to_the_lowest_seed_is_named_the_lowest_not_a_hair_below():
 
 
 def test_spread_phrase_names_the_quick_seeds_and_says_when_there_is_no_record():
-    phrase = wording.spread_phrase(80.0, "quick", "cv mean")
+    phrase = wording.spread_phrase(80.0, "quick", "initial")
     assert phrase.startswith("over five training seeds (recorded on a CPU in records/quick-seeds.json)")
-    seeds = ladder_tables.seed_accuracies("quick", "cv mean")
+    seeds = ladder_tables.seed_accuracies("quick", "initial")
     assert len(seeds) == 5 and f"{seeds.mean():.1f}%" in phrase
+    cv_seeds = ladder_tables.seed_accuracies("quick", "cv mean")
+    assert wording.spread_phrase(80.0, "quick", "cv mean").startswith(
+        f"over {wording.count_word(len(cv_seeds))} training seeds")
     assert wording.spread_phrase(80.0, "nonesuch").startswith("no seed record")
     assert len(ladder_tables.seed_accuracies("paper", "cv pooled")) == 3  # the GPU ladder's paper seeds
+
+
+def test_the_seed_plan_trains_whole_cross_validations_one_seed_at_a_time():
+    # A stopped seed plan leaves complete cross-validations behind (the record and its tests need
+    # all five folds of a seed): the folds are ordered seed by seed, the profile's own seed first.
+    from xraylib import ladder
+    idx = np.arange(10)
+    splits = {p: {"train": idx, "val": idx, "test": idx} for p in ["initial", *(f"fold-{k}" for k in range(1, 6))]}
+    groups = dict(ladder.seed_plan(config.PROFILES["quick"], splits))
+    cv = [(m.seed, m.procedure) for m in groups["quick-cv"]]
+    assert cv[:5] == [(2020, f"fold-{k}") for k in range(1, 6)]
+    assert [s for s, _ in cv] == sorted(s for s, _ in cv) and len(cv) == 25
+    assert [m.seed for m in groups["quick-initial"]] == list(ladder.SEEDS)

@@ -64,14 +64,33 @@ def test_read_benchmark_names_the_script_that_writes_a_missing_file():
 
 
 def test_seed_spread_states_the_tolerance_the_seed_spread_test_uses():
+    # The test (tests/test_seed_spread.py) checks a fresh initial run against the initial seeds.
     qs = ladder_record.read_ladder(RECORDS / "quick-seeds.json")
     values, spread = reproducibility.seed_spread(qs, pinned_env="X")
-    cv = ladder_tables.cv_table(qs)["mean of folds"]
-    n_test = min(len(ladder_tables.true_labels(qs, f"fold-{k}")) for k in range(1, 6))
-    assert values["tol_band"] == f"{cv.mean():.1f} ± {ladder_tables.spread_tolerance(cv, n_test):.1f}%"
+    seeds = ladder_tables.seed_accuracies("quick", "initial")
+    n_test = len(ladder_tables.true_labels(qs))
+    assert values["tol_band"] == f"{seeds.mean():.1f} ± {ladder_tables.spread_tolerance(seeds, n_test):.1f}%"
     assert values["qs_n"] == "five" and values["pinned_env"] == "X"
+    assert values["tol_verdict"].startswith("a network that always answers the most common class")
     assert list(spread.index) == list(reproducibility.SPREAD_ROWS.values())
     assert spread.loc["initial procedure, test accuracy", "seeds"] == 5
+
+
+def test_the_preview_stands_beside_the_200_px_protocols_seeds():
+    qs = ladder_record.read_ladder(RECORDS / "quick-seeds.json")
+    lad = ladder_record.read_ladder(RECORDS / "ladder.json")
+    values, table = reproducibility.preview_beside_protocol(qs, lad, pd.Series([90.0, 88.0]))
+    assert list(table.index) == ["preview (96 px), TensorFlow on a CPU",
+                                 "authors' protocol (200 px), Keras on JAX, GPU",
+                                 "authors' protocol (200 px), TensorFlow on a CPU"]
+    assert table["seeds"].tolist() == [5, 5, 2]
+    full = pd.concat([lad.members.query("rung == 'authors' and procedure == 'initial'")["accuracy"],
+                      pd.Series([90.0, 88.0])])
+    gap = table.iloc[0]["mean (%)"] - full.mean()
+    assert values["pv_gap"] == f"{abs(gap):.1f} points {'above' if gap > 0 else 'below'}"
+    assert values["pv_full_n"] == "seven"
+    inside = table.iloc[0]["SD (points)"] <= 3 and abs(gap) <= 5
+    assert values["pv_verdict"].startswith("within" if inside else "outside")
 
 
 def test_machine_to_machine_places_each_cpu_run_among_its_gpu_seeds():

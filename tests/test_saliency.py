@@ -298,3 +298,28 @@ def test_empty_maps_count_gradcams_all_zero_maps_and_its_classes_with_mass():
     assert values["cam_empty"] == "2 of 3" and values["cam_counted"] == "1"
     assert values["cam_by_class"].startswith("COVID-19: 1 maps, 100.0%")
     assert table.loc[saliency.METHOD_NAMES["gradcam"], "all-zero maps"] == 2
+
+
+def test_the_traced_gradient_equals_the_eager_one_and_lets_its_model_go(paper_net):
+    # backend.class_logit_gradients traces one graph per model for speed: same arithmetic as the
+    # eager tape, per image its own class, and neither cache keeps a model alive.
+    import gc
+    import weakref
+
+    from xraylib import backend
+    x = np.random.default_rng(1).random((5, 96, 96, 3)).astype(np.float32)
+    idx = np.array([0, 2, 1, 1, 0])
+    lmodel = saliency.logit_model(paper_net)
+    assert saliency.logit_model(paper_net) is lmodel
+    column = keras.ops.convert_to_tensor(idx[:, None].astype("int32"))
+    eager = backend.input_gradients(
+        lambda xb: keras.ops.take_along_axis(lmodel(xb, training=False), column, axis=1)[:, 0], x)
+    np.testing.assert_allclose(backend.class_logit_gradients(lmodel, x, idx), eager, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(backend.class_logit_gradients(lmodel, x[:2], idx[:2]), eager[:2],
+                               rtol=1e-5, atol=1e-7)  # a smaller last batch reuses the graph
+    other = build_model(get_profile("quick"))
+    gone = weakref.ref(other)
+    saliency.vanilla_gradients(other, x[:2])
+    del other
+    gc.collect()
+    assert gone() is None, "a cached logit model or traced gradient kept its network alive"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import weakref
 
 import numpy as np
 
@@ -74,6 +75,34 @@ def input_gradients(fn, x: np.ndarray) -> np.ndarray:
         fn(xb).sum().backward()
         return xb.grad.detach().cpu().numpy()
     raise NotImplementedError(f"input gradients on the {BACKEND!r} backend")
+
+
+_COMPILED_GRADIENTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""One traced gradient function per model (TensorFlow): tracing once and running the graph takes
+half the time of eager gradients at 200 px, batch 32 (saliency, chapter 7)."""
+
+
+def class_logit_gradients(model, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """d model(x)[i, idx[i]] / d x[i] for a batch (inference mode): each image's gradient of the
+    output it is asked about. On TensorFlow a traced graph per model (same arithmetic as eager)."""
+    cols = np.asarray(idx, dtype=np.int32)
+    if BACKEND != "tensorflow":
+        column = keras.ops.convert_to_tensor(cols[:, None])
+        return input_gradients(
+            lambda xb: keras.ops.take_along_axis(model(xb, training=False), column, axis=1)[:, 0], x)
+    import tensorflow as tf
+    fn = _COMPILED_GRADIENTS.get(model)
+    if fn is None:
+        ref = weakref.ref(model)  # the graph must not keep its model alive (the dict's key)
+
+        @tf.function(reduce_retracing=True)
+        def fn(xb, c):
+            with tf.GradientTape() as tape:
+                tape.watch(xb)
+                out = tf.gather(ref()(xb, training=False), c, axis=1, batch_dims=1)
+            return tape.gradient(out, xb)
+        _COMPILED_GRADIENTS[model] = fn
+    return fn(tf.convert_to_tensor(x), tf.convert_to_tensor(cols)).numpy()
 
 
 def versions() -> dict:

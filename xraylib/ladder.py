@@ -122,11 +122,14 @@ def plan(splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
 
 
 def seed_plan(profile: Profile, splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
-    """One profile's initial procedure and five folds over SEEDS: the spread beside its numbers."""
+    """One profile's initial procedure and five folds over SEEDS: the spread beside its numbers.
+
+    The folds are ordered seed by seed, so a stopped training leaves whole cross-validations behind.
+    """
     folds = sorted(k for k in splits if k.startswith("fold-"))
     return [(f"{profile.name}-{proc}", [Member(profile.name, p, profile, seed, **splits[p])
-                                        for p in ([proc] if proc == "initial" else folds)
-                                        for seed in SEEDS])
+                                        for seed in SEEDS
+                                        for p in ([proc] if proc == "initial" else folds)])
             for proc in ("initial", "cv")]
 
 

@@ -65,7 +65,7 @@ def record_from_store(data: str | None = None, plan: str = "ladder") -> dict:
     raw = ladder_record.new_record(plan, {**cpu_info(), **versions()}, xdata.labels_of(comp),
                                    {n: s.test for n, s in splits.items()})
     for group, members in groups:
-        seconds = 0.0
+        seconds, images, stored = 0.0, 0, 0
         for m in members:
             name, profile = _store_name(m)
             run = stored_run(name, profile, comp, splits[m.procedure])
@@ -73,11 +73,12 @@ def record_from_store(data: str | None = None, plan: str = "ladder") -> dict:
                 continue
             h = run.history
             seconds += float(run.meta.get("train_seconds") or 0)
+            images += len(splits[m.procedure].train) * len(h)  # the epochs it ran (early stopping)
+            stored += 1
             ladder_record.add_member(raw, m, group, {k: h[k].tolist() for k in ladder_record.HISTORY},
                                      run.y_prob, len(h) if len(h) < profile.epochs else None)
-        if seconds:
-            images = sum(len(splits[m.procedure].train) * m.profile.epochs for m in members)
-            raw["groups"][group] = {"members": len(members), "steps_per_epoch": None,
+        if seconds:  # the stored members only: a plan stopped part-way records what it trained
+            raw["groups"][group] = {"members": stored, "steps_per_epoch": None,
                                     "first_epoch_s": None, "train_s": round(seconds, 1),
                                     "total_s": round(seconds, 1), "train_images": images,
                                     "images_per_s": round(images / seconds, 1)}

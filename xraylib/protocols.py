@@ -27,7 +27,10 @@ CODE_TITLE = "the paper's network with the authors' code settings"
 the authors' notebooks (which themselves train a three-block variant), so not 'the authors' code'."""
 
 QUICK_KEY = "quick"
-"""The quick preview is build plumbing (a small, short training), not a finding: kept out of the headline."""
+"""The preview is build plumbing (the authors' protocol at 96 px), not a finding: kept out of the headline."""
+
+PREVIEW_TITLE = "the preview (the authors' protocol at 96 px)"
+"""Row label of the `quick` profile."""
 
 
 @dataclass
@@ -73,7 +76,7 @@ def recorded(quick_record: record.Record | None = None) -> dict[str, Protocol]:
                             r["ladder"], "authors", gpu),
     }
     if quick_record is not None:
-        out["quick"] = Protocol("quick", "the quick preview (96 px, 5 epochs)", quick_record,
+        out["quick"] = Protocol("quick", PREVIEW_TITLE, quick_record,
                                 "TensorFlow, CPU (pinned runs)", r["quick"], "quick",
                                 f"TensorFlow, CPU ({r['quick'].machine['processor']})")
     return out

@@ -188,36 +188,67 @@ def _fold_labels(qs: ladder_record.LadderRecord) -> list[np.ndarray]:
 
 
 def seed_spread(qs: ladder_record.LadderRecord, pinned_env: str) -> tuple[dict, pd.DataFrame]:
-    """The quick profile over seeds: the spread the seed-spread test allows (its tolerance, and
-    whether a one-class network would pass it), the seeds' numbers, and the table of their spread.
+    """The preview over seeds: the spread the seed-spread test allows (its tolerance on the initial
+    procedure, and whether a one-class network would pass it), the seeds' numbers, and the table of
+    their spread (cross-validation rows for the seeds whose five folds are recorded).
     `pinned_env`: the variable that turns the pinned runs off (runs.PINNED_ENV), named in the prose."""
     init = qs.members[qs.members["procedure"] == "initial"]
     cvt = ladder_tables.cv_table(qs)
-    spread = pd.DataFrame({"initial_accuracy": _stats(init["accuracy"]), "initial_f1": _stats(init["macro_f1"]),
-                           "cv_mean": _stats(cvt["mean of folds"]), "cv_f1": _stats(cvt["pooled macro F1"])}).T
+    columns = {"initial_accuracy": _stats(init["accuracy"]), "initial_f1": _stats(init["macro_f1"])}
+    if len(cvt):
+        columns |= {"cv_mean": _stats(cvt["mean of folds"]), "cv_f1": _stats(cvt["pooled macro F1"])}
+    spread = pd.DataFrame(columns).T
     spread["seeds"] = spread["seeds"].astype(int)
-    folds = _fold_labels(qs)
-    cv_mean = cvt["mean of folds"].mean()
-    tol = ladder_tables.spread_tolerance(cvt["mean of folds"], min(len(y) for y in folds))
-    y_folds = np.concatenate(folds)
-    majority = 100 * np.bincount(y_folds).max() / len(y_folds)
     acc = init["accuracy"]
+    y_test = ladder_tables.true_labels(qs)
+    tol = ladder_tables.spread_tolerance(acc, len(y_test))
+    majority = 100 * np.bincount(y_test).max() / len(y_test)
     collapsed = int(qs.members["collapsed"].sum())
     values = {
         "tol_verdict": f"a network that always answers the most common class ({majority:.1f}%) would fail it"
-        if cv_mean - tol > majority else
+        if acc.mean() - tol > majority else
         f"so wide that a network always answering the most common class ({majority:.1f}%) would pass: the "
-        f"test catches a training that crashes or falls below {cv_mean - tol:.1f}%, not one that merely got worse",
+        f"test catches a training that crashes or falls below {acc.mean() - tol:.1f}%, not one that merely got worse",
         "qs_n": wording.count_word(init["seed"].nunique()), "qs_seeds": ", ".join(map(str, sorted(init["seed"]))),
         "qs_mean": f"{acc.mean():.1f}%", "qs_sd": f"{acc.std(ddof=1):.1f}",
-        "qs_range": f"{acc.min():.1f}-{acc.max():.1f}%",
-        "qs_cv_range": f"{cvt['mean of folds'].min():.1f}-{cvt['mean of folds'].max():.1f}%",
-        "qs_cv_sd": f"{cvt['mean of folds'].std(ddof=1):.1f}", "qs_n_test": str(len(ladder_tables.true_labels(qs))),
-        "tol_band": f"{cv_mean:.1f} ± {tol:.1f}%",
-        "tol_factor": f"{ladder_tables.spread_factor(len(cvt)):.1f}", "pinned_env": pinned_env,
+        "qs_range": f"{acc.min():.1f}-{acc.max():.1f}%", "qs_n_test": str(len(y_test)),
+        "qs_cv_n": wording.count_word(len(cvt)), "qs_cv_seeds": ", ".join(map(str, sorted(cvt["seed"]))),
+        "qs_cv_range": f"{cvt['mean of folds'].min():.1f}-{cvt['mean of folds'].max():.1f}%" if len(cvt) else "n/a",
+        "qs_cv_sd": f"{cvt['mean of folds'].std(ddof=1):.1f}" if len(cvt) > 1 else "n/a",
+        "tol_band": f"{acc.mean():.1f} ± {tol:.1f}%",
+        "tol_factor": f"{ladder_tables.spread_factor(len(acc)):.2f}", "pinned_env": pinned_env,
         "qs_collapsed": f"{collapsed or 'None'} of the {len(qs.members)} trainings",
         "collapse": f"{100 * ladder_record.COLLAPSE_RECALL:.0f}%"}
     return values, spread.rename(index=SPREAD_ROWS)
+
+
+BESIDE_COLUMNS = {"seeds": "seeds", "mean": "mean (%)", "SD": "SD (points)", "min": "lowest (%)",
+                  "max": "highest (%)"}
+
+
+def preview_beside_protocol(qs: ladder_record.LadderRecord, lad: ladder_record.LadderRecord,
+                            protocol_cpu: pd.Series | None = None) -> tuple[dict, pd.DataFrame]:
+    """The preview's seeds on the initial test set beside the authors' protocol at 200 px (its GPU
+    seeds in the ladder, and its CPU seeds from the stress record, given as accuracies in %): is the
+    preview's spread as narrow, and its mean as high, as the protocol it stands in for?"""
+    preview = qs.members.query("procedure == 'initial'")["accuracy"]
+    rows = {"preview (96 px), TensorFlow on a CPU": _stats(preview),
+            "authors' protocol (200 px), Keras on JAX, GPU": _stats(_gpu_initial(lad, "authors"))}
+    if protocol_cpu is not None and len(protocol_cpu):
+        rows["authors' protocol (200 px), TensorFlow on a CPU"] = _stats(pd.Series(protocol_cpu))
+    table = pd.DataFrame(rows).T
+    table["seeds"] = table["seeds"].astype(int)
+    full = pd.concat([_gpu_initial(lad, "authors"), pd.Series(protocol_cpu, dtype=float)])
+    gap = preview.mean() - full.mean()
+    values = {"pv_sd": f"{preview.std(ddof=1):.1f}", "pv_mean": f"{preview.mean():.1f}%",
+              "pv_full_mean": f"{full.mean():.1f}%", "pv_full_n": wording.count_word(len(full)),
+              "pv_gap": f"{abs(gap):.1f} points {'above' if gap > 0 else 'below'}",
+              "pv_verdict": ("within the bounds the preview is held to (SD at most 3 points, mean within 5 "
+                             "points of the 200 px protocol's)"
+                             if preview.std(ddof=1) <= 3 and abs(gap) <= 5 else
+                             "outside the bounds the preview is held to (SD at most 3 points, mean within 5 "
+                             "points of the 200 px protocol's)")}
+    return values, table.rename(columns=BESIDE_COLUMNS)
 
 
 def seed_strip(qs: ladder_record.LadderRecord) -> tuple[pd.DataFrame, list[str]]:

@@ -12,6 +12,7 @@ are copies of one grey image (the sum is the derivative with respect to the grey
 from __future__ import annotations
 
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ import pandas as pd
 from scipy.stats import ConstantInputWarning, spearmanr
 
 from . import regions
-from .backend import input_gradients, keras, to_numpy
+from .backend import class_logit_gradients, keras, to_numpy
 from .config import CLASS_NAMES, CLASSES
 
 SMOOTHGRAD_NOISE = 0.15
@@ -38,8 +39,15 @@ def logit_model(model: keras.Model) -> keras.Model:
     class) and it vanishes when the network is confident (p near 1 saturates), as Simonyan et al.
     (2014) argue. Chapter 7.
     """
-    return keras.Model(model.input, model.get_layer("predictions").output,
-                       name=f"{model.name}_logits")
+    lmodel = _LOGIT_MODELS.get(model)
+    if lmodel is None:  # one per model, so its traced gradient (backend) is reused across calls
+        lmodel = _LOGIT_MODELS[model] = keras.Model(model.input, model.get_layer("predictions").output,
+                                                    name=f"{model.name}_logits")
+    return lmodel
+
+
+_LOGIT_MODELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Each model's logit model; it holds the model's layers, not the model, so the entry goes with it."""
 
 
 def _check_images(x: np.ndarray) -> np.ndarray:
@@ -75,17 +83,9 @@ def _classes(lmodel: keras.Model, x: np.ndarray, class_idx) -> np.ndarray:
 
 def _gradients(lmodel: keras.Model, x: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """d logit[idx[i]] / d x[i] for every image, (N, H, W, C), computed in batches."""
-    grads = []
-    for i in range(0, len(x), BATCH):
-        # Images do not interact in inference mode, so the gradient of the sum is per image.
-        grads.append(input_gradients(_chosen(lmodel, idx[i:i + BATCH]), x[i:i + BATCH]))
+    # Images do not interact in inference mode, so the gradient of the sum is per image.
+    grads = [class_logit_gradients(lmodel, x[i:i + BATCH], idx[i:i + BATCH]) for i in range(0, len(x), BATCH)]
     return np.concatenate(grads) if grads else np.zeros_like(x)
-
-
-def _chosen(model: keras.Model, idx: np.ndarray) -> Callable:
-    """A function of a batch: each image's logit of its own class idx[i]."""
-    column = keras.ops.convert_to_tensor(idx[:, None].astype("int32"))
-    return lambda xb: keras.ops.take_along_axis(model(xb, training=False), column, axis=1)[:, 0]
 
 
 def _summed_gradients(lmodel: keras.Model, x: np.ndarray, idx: np.ndarray, copies: int,
@@ -187,7 +187,7 @@ def grad_cam(model: keras.Model, x: np.ndarray, class_idx=None, layer: str | Non
     cams = []
     for i in range(0, len(x), BATCH):
         acts = to_numpy(acts_model(x[i:i + BATCH], training=False))
-        grads = input_gradients(_chosen(head, idx[i:i + BATCH]), acts)
+        grads = class_logit_gradients(head, acts, idx[i:i + BATCH])
         weights = grads.mean(axis=(1, 2), keepdims=True)
         cam = np.maximum((weights * acts).sum(axis=-1, keepdims=True), 0)
         cams.append(to_numpy(keras.ops.image.resize(cam, x.shape[1:3], interpolation="bilinear"))[..., 0])

@@ -88,10 +88,10 @@ def lungs_removed(book: Study, run: Run) -> tuple[dict, pd.DataFrame]:
               "blank_verdict": "clearly above chance: whatever it uses lies outside the lungs, in body size and "
               "shape, shoulders and abdomen, markers and text" if above else
               ("below chance (its whole interval lies under the share of the largest class): in this "
-               "profile's few epochs the network learned something from the blanked films that does not "
+               "preview the network learned something from the blanked films that does not "
                "hold on the test films, although the simple border classifier below shows that cues "
                "outside the lungs are there" if trained["accuracy_95ci"][1] < chance else
-               "no better than chance here: in this profile's few epochs the network did not find the cues "
+               "no better than chance here: in this preview the network did not find the cues "
                "outside the lungs, although the simple border classifier below shows that they are there")}
     return values, table
 
