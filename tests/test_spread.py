@@ -169,13 +169,30 @@ def test_batchnorm_diagnosis_shows_accuracy_and_calls_before_and_after_recalibra
 def test_batchnorm_verdict_names_the_cause_only_when_accuracy_comes_back():
     import pandas as pd
 
-    row = {"network": "batch 32", "seed": 2020, "epochs": 11, "accuracy": 0.357}
+    row = {"network": "batch 32", "seed": 2020, "epochs": 11, "accuracy": 0.357, "collapsed": True}
     back = pd.DataFrame([{**row, "accuracy, statistics recomputed": 0.85}])
     assert "stale moving statistics were the cause" in spread.batchnorm_verdict(back)
     stays = pd.DataFrame([{**row, "accuracy, statistics recomputed": 0.40}])
     assert "were not the cause" in spread.batchnorm_verdict(stays)
     protocol_only = pd.DataFrame([{**row, "network": "the protocol as it is", "accuracy, statistics recomputed": 0.9}])
     assert "untested" in spread.batchnorm_verdict(protocol_only)
+
+
+def test_batchnorm_verdict_reads_the_two_controls_without_calling_a_healthy_network_a_failure():
+    import pandas as pd
+
+    def net(arm, accuracy, collapsed):
+        return {"network": spread.ARM_NAMES[arm], "seed": 2020, "epochs": 25, "accuracy": accuracy,
+                "collapsed": collapsed, "accuracy, statistics recomputed": 0.88}
+    momentum_helps = pd.DataFrame([net("b32", 0.435, True), net("b32-bn0.9", 0.868, False),
+                                   net("b32-no-stop", 0.464, True)])
+    text = spread.batchnorm_verdict(momentum_helps)
+    assert "momentum 0.9 (seed 2020, 25 epochs): did not collapse (86.8% -> 88.0%" in text
+    assert "not the cause: the weights" not in text
+    assert "the lagging statistics, not the stopping epoch, carry it" in text
+    stop_matters = pd.DataFrame([net("b32", 0.435, True), net("b32-bn0.9", 0.45, True),
+                                 net("b32-no-stop", 0.87, False)])
+    assert "the stopping epoch is a co-cause" in spread.batchnorm_verdict(stop_matters)
 
 
 def test_display_tables_show_percent_and_every_arm_has_a_verdict_row(record):

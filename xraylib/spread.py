@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import metrics
 from .config import CLASS_NAMES, CLASSES, project_root
+from .ladder_record import COLLAPSE_RECALL
 
 ORIGIN_NAMES = {
     "hannover-mhh-covid-19-image-repository": "Hannover Medical School (adults)",
@@ -409,12 +410,14 @@ def batchnorm_diagnosis(record: StressRecord) -> pd.DataFrame:
             continue
         before, after = np.asarray(net["test"]).argmax(1), np.asarray(net["recalibrated_test"]).argmax(1)
         count = lambda p: "/".join(str(int((p == k).sum())) for k in range(len(CLASSES)))  # noqa: E731
+        recalls = [float((before[y == k] == k).mean()) for k in range(len(CLASSES))]
         rows.append({"network": ARM_NAMES.get(net["arm"], net["arm"]), "seed": net["seed"],
                      "epochs": net.get("epochs"), "accuracy": float((before == y).mean()),
+                     "collapsed": min(recalls) < COLLAPSE_RECALL,
                      "predicted (COVID-19/viral/normal)": count(before),
                      "accuracy, statistics recomputed": float((after == y).mean()),
                      "predicted after": count(after)})
-    return pd.DataFrame(rows, columns=["network", "seed", "epochs", "accuracy",
+    return pd.DataFrame(rows, columns=["network", "seed", "epochs", "accuracy", "collapsed",
                                        "predicted (COVID-19/viral/normal)",
                                        "accuracy, statistics recomputed", "predicted after"])
 
@@ -433,17 +436,31 @@ def batchnorm_verdict(table: pd.DataFrame) -> str:
     parts = []
     for _, row in b32.iterrows():
         gain = 100 * (row["accuracy, statistics recomputed"] - row["accuracy"])
+        head = f"{row['network']} (seed {row['seed']}, {row['epochs']} epochs): "
+        numbers = (f"{100 * row['accuracy']:.1f}% -> {100 * row['accuracy, statistics recomputed']:.1f}% "
+                   f"with the statistics recomputed")
+        if not row["collapsed"]:
+            parts.append(f"{head}did not collapse ({numbers})")
+            continue
         verdict = ("the stale moving statistics were the cause" if gain >= RECOVERED_POINTS else
                    "the statistics were not the cause: the weights themselves do not separate the classes")
-        parts.append(f"{row['network']} (seed {row['seed']}, {row['epochs']} epochs): "
-                     f"{100 * row['accuracy']:.1f}% -> {100 * row['accuracy, statistics recomputed']:.1f}% "
-                     f"with the statistics recomputed, so {verdict}")
-    return "; ".join(parts) + " (one network each: a mechanism shown on one seed, not a rate)"
+        parts.append(f"{head}{numbers}, so {verdict}")
+    text = "; ".join(parts)
+    by_name = b32.set_index("network")["collapsed"]
+    fast, no_stop = ARM_NAMES["b32-bn0.9"], ARM_NAMES["b32-no-stop"]
+    if by_name.get(ARM_NAMES["b32"]) and fast in by_name and no_stop in by_name:
+        if not by_name[fast] and by_name[no_stop]:
+            text += (". Moving statistics that follow the weights faster (momentum 0.9) prevent the "
+                     "collapse, and training past the early stop does not: the lagging statistics, not "
+                     "the stopping epoch, carry it")
+        elif not by_name[no_stop]:
+            text += ". Without early stopping it did not collapse: the stopping epoch is a co-cause"
+    return text + " (one network each: a mechanism shown on one seed, not a rate)"
 
 
 def display_batchnorm(table: pd.DataFrame) -> pd.DataFrame:
     """The batch-norm diagnosis as the book shows it (accuracies in percent)."""
-    shown = table.copy()
+    shown = table.drop(columns="collapsed")
     for col in ("accuracy", "accuracy, statistics recomputed"):
         shown[col] = shown[col].map(lambda v: f"{100 * v:.1f}%")
     return shown.rename(columns={"accuracy": "test accuracy",
