@@ -2,6 +2,7 @@
 # what is missing, so a fresh machine needs nothing installed by hand.
 PROFILE ?= quick
 SEEDS ?= 5
+WORKERS ?= 2
 PY := .venv/bin/python
 EXTRAS ?=
 VENV_STAMP := .venv/.installed$(if $(EXTRAS),-$(EXTRAS))
@@ -38,13 +39,14 @@ book: $(VENV_STAMP)
 ## Retrain a protocol at paper scale and rewrite the records the book reads (hours on a CPU; each
 ## network is stored as soon as it is trained, so a rerun resumes): the initial procedure and the
 ## five folds (records/<profile>-profile.json), then SEEDS networks of the protocol and three seeds
-## of each shortcut-removal arm (records/stress-<profile>.json). make reproduce PROFILE=authors SEEDS=5
+## of each shortcut-removal arm (records/stress-<profile>.json), WORKERS side by side with one thread each.
+## make reproduce PROFILE=authors SEEDS=5
 reproduce: $(VENV_STAMP)
 	@test "$(PROFILE)" != quick || { echo 'make reproduce: name a paper-scale protocol, e.g. PROFILE=authors or PROFILE=paper' >&2; exit 2; }
 	$(PY) -m xraylib train --profile $(PROFILE)
 	$(PY) -m xraylib cv --profile $(PROFILE)
 	$(PY) -m xraylib record --profile $(PROFILE) --out records/$(PROFILE)-profile.json
-	$(PY) -m xraylib.stress train --profile $(PROFILE) --seeds $(SEEDS)
+	$(PY) -m xraylib.stress train --profile $(PROFILE) --seeds $(SEEDS) --workers $(WORKERS)
 	$(PY) -m xraylib.stress record --profile $(PROFILE)
 	@echo "Records rewritten; make book shows them"
 

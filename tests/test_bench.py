@@ -65,11 +65,3 @@ def test_run_bench_trains_and_counts_the_same_images_on_every_path(tmp_path, cac
     projected = (bench.PAPER_STUDY_TRAIN_IMAGES / rates["ours"]
                  + bench.PAPER_STUDY_INFER_IMAGES / result["inference_images_per_s"]) / 60
     assert result["projected_paper_study_minutes_at_ours"] == pytest.approx(projected, rel=0.05)
-def test_rate_cluster_finds_the_settings_that_tie_at_one_rate():
-    import pandas as pd
-
-    levers = pd.DataFrame({"images_per_s": [70.0, 63.5, 58.0, 58.1, 58.0, 58.2, 45.8]},
-                          index=["defaults", "spe", "aug", "aug_spe", "batch32", "threads21", "threads11"])
-    tied = bench.rate_cluster(levers)
-    assert set(tied.index) == {"aug", "aug_spe", "batch32", "threads21"}
-    assert set(bench.rate_cluster(levers, tolerance=0.0).index) == {"aug", "batch32"}

@@ -37,12 +37,54 @@ def test_speed_word_counts_two_percent_as_the_same_speed():
     assert [performance.speed_word(r) for r in (1.03, 1.01, 0.99, 0.97)] == ["faster", "as fast", "as fast", "slower"]
 
 
-def test_levers_say_whether_bf16_runs_natively(meas):
-    values, table = performance.levers(meas["levers"], {"vector_extensions": ["avx2"]})
+def _lever(key, rate, share):
+    return {"key": key, "lever": f"setting {key}", "windows": 10, "images_per_s": rate, "min": rate - 5,
+            "max": rate + 5, "x_ours": rate / 30.0, "train_gflops": rate * 2.4, "share_of_sgemm": share,
+            "cores_busy_slowest": 1.04 if key == "ours" else 1.96,
+            "cores_busy_fastest": 1.81 if key == "ours" else 1.98}
+
+
+LEVERS = {"images": 100, "windows": 5, "repeats": 2, "base": "ours", "sgemm_gflops": 180.0, "sgemm_n": 4096,
+          "train_gflop_per_image": 2.416,
+          "levers": [_lever("ours", 30.0, 0.40), _lever("keras_bn", 20.0, 0.27), _lever("side_by_side", 38.0, 0.51),
+                     _lever("threads11", 19.0, 0.25)],
+          "profiles": {"ours": {"op_seconds": {"convolutions, backward": 3.0, "batch norm, forward": 0.5,
+                                               "batch norm, backward": 0.5}},
+                       "keras_bn": {"op_seconds": {"convolutions, backward": 3.0, "batch norm, forward": 1.0,
+                                                   "batch norm, backward": 2.0, "dropout, forward": 1.0}}}}
+
+
+def test_levers_say_whether_bf16_runs_natively_and_compare_with_our_path():
+    values, table = performance.levers(LEVERS, {"vector_extensions": ["avx2"]})
     assert values["bf16_hardware"] == "this one has neither, so the arithmetic is emulated"
-    values, _ = performance.levers(meas["levers"], {"vector_extensions": ["avx512_bf16"]})
+    values, _ = performance.levers(LEVERS, {"vector_extensions": ["avx512_bf16"]})
     assert values["bf16_hardware"].startswith("this one has avx512_bf16")
-    assert "median, times the defaults" in table.columns
+    assert "lever_ours" not in values
+    assert values["lever_keras_bn"] == "20.0 images/s (15.0-25.0), 0.67x ours, slower"
+    assert table.loc["setting side_by_side", "share of sgemm"] == "51%"
+    assert list(table.columns) == list(performance.LEVER_COLUMNS.values())
+
+
+def test_against_machine_says_which_settings_reach_the_goal_and_what_batch_norm_cost():
+    values = performance.against_machine(LEVERS)
+    assert (values["ours_share"], values["keras_bn_share"], values["side_by_side_share"]) == ("40%", "27%", "51%")
+    assert values["ours_reach"] == "reaches" and values["goal_share"] == "40%"
+    assert values["fused_speedup"] == "1.50"
+    assert values["bn_share_keras"] == "43%" and values["bn_share_fused"] == "25%"  # 3 of 7 s, 1 of 4 s
+    assert values["conv_share_fused"] == "75%"
+    busy = (values["ours_busy_slowest"], values["ours_busy_fastest"], values["side_by_side_busy"])
+    assert busy == ("1.0", "1.8", "2.0")
+    table = performance.profile_table(LEVERS)
+    assert table.loc["dropout, forward", "fused batch norm"] == 0.0  # a kind missing from one profile
+    assert list(table.index)[0] == "convolutions, backward"
+
+
+def test_the_committed_levers_record_has_every_setting_the_page_glues(meas):
+    keys = {row["key"] for row in meas["levers"]["levers"]}
+    assert {"ours", "keras_bn", "side_by_side", "threads11", "no_aug", "spe", "batch32", "threads21", "bf16",
+            "xla"} <= keys
+    assert set(meas["levers"]["profiles"]) == {"ours", "keras_bn"}
+    performance.against_machine(meas["levers"])
 
 
 def test_gpu_groups_divide_each_group_among_its_trainings(meas):
@@ -52,13 +94,3 @@ def test_gpu_groups_divide_each_group_among_its_trainings(meas):
     assert list(table.columns) == list(performance.GPU_COLUMNS.values())
     assert float(values["gpu_over_cpu"].replace(",", "")) == pytest.approx(table["images/s, all trainings"].max() / 10,
                                                                             abs=1)
-
-
-def test_ceiling_names_the_tied_settings_and_where_the_defaults_sit():
-    raw = {"levers": [{"key": k, "lever": k, "images_per_s": r, "min": r - 1, "x_defaults": r / 70.0}
-                      for k, r in (("defaults", 70.0), ("aug", 58.0), ("batch32", 58.1), ("threads", 58.2),
-                                   ("slow", 45.8))]}
-    values = performance.ceiling(raw)
-    assert values["tied_n"] == "3" and values["tied_range"] == "58.0-58.2"
-    assert values["defaults_slowest"] == "69.0" and values["defaults_slowest_where"] == "lies elsewhere"
-    assert values["lever_faster"] == "no setting was measured faster than the defaults"

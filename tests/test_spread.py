@@ -190,9 +190,43 @@ def test_batchnorm_verdict_reads_the_two_controls_without_calling_a_healthy_netw
     assert "momentum 0.9 (seed 2020, 25 epochs): did not collapse (86.8% -> 88.0%" in text
     assert "not the cause: the weights" not in text
     assert "the lagging statistics, not the stopping epoch, carry it" in text
+    assert "(one network each: " in text
     stop_matters = pd.DataFrame([net("b32", 0.435, True), net("b32-bn0.9", 0.45, True),
                                  net("b32-no-stop", 0.87, False)])
     assert "the stopping epoch is a co-cause" in spread.batchnorm_verdict(stop_matters)
+
+
+def test_batchnorm_verdict_names_a_mechanism_only_when_every_seed_of_a_setting_agrees():
+    import pandas as pd
+
+    def net(arm, seed, accuracy, collapsed):
+        return {"network": spread.ARM_NAMES[arm], "seed": seed, "epochs": 25, "accuracy": accuracy,
+                "collapsed": collapsed, "accuracy, statistics recomputed": 0.88}
+    agree = pd.DataFrame([net("b32", s, 0.435, True) for s in (2020, 2021)]
+                         + [net("b32-bn0.9", s, 0.87, False) for s in (2020, 2021)]
+                         + [net("b32-no-stop", s, 0.46, True) for s in (2020, 2021)])
+    text = spread.batchnorm_verdict(agree)
+    assert "the lagging statistics, not the stopping epoch, carry it" in text
+    assert "(two networks each: " in text and text.count("seed 2021") == 3
+    split = agree.copy()
+    split.loc[3, ["accuracy", "collapsed"]] = [0.44, True]  # momentum 0.9's second seed collapsed
+    text = spread.batchnorm_verdict(split)
+    assert "not the stopping epoch, carry it" not in text and "The two controls' seeds disagree" in text
+
+
+def test_batchnorm_verdict_reads_the_papers_text_apart_from_batch_32():
+    import pandas as pd
+
+    b32 = {"network": spread.ARM_NAMES["b32"], "seed": 2020, "epochs": 11, "accuracy": 0.435,
+           "collapsed": True, "accuracy, statistics recomputed": 0.88}
+    paper = {**b32, "network": spread.ARM_NAMES["paper-text"], "epochs": 25, "collapsed": False}
+    for recomputed, says in ((0.62, "its statistics are not what holds it back; its weights are"),
+                             (0.83, "its moving statistics hold it back too"),
+                             (0.70, "recomputing moves it by +10.0 points, short of a recovery")):
+        text = spread.batchnorm_verdict(pd.DataFrame([b32, {**paper, "accuracy": 0.60,
+                                                            "accuracy, statistics recomputed": recomputed}]))
+        assert text.endswith(f"with the statistics recomputed: {says} (one network)")
+        assert ". The paper's text (learning rate 1e-4) (seed 2020, 25 epochs): 60.0% -> " in text
 
 
 def test_display_tables_show_percent_and_every_arm_has_a_verdict_row(record):

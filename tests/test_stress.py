@@ -18,8 +18,9 @@ def test_plan_trains_every_protocol_seed_then_the_causal_arms_seed_by_seed_then_
     assert order[:5] == [("protocol", s) for s in stress_plan.SEEDS]
     assert order[5:14] == [(arm, seed) for seed in (2020, 2021, 2022)
                            for arm in ("jpeg", "lungs-blanked", "adult-normals")]
-    assert order[14:] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020)]
-    assert len(order) == len(set(order)) == 5 + 3 + 3 * 3
+    assert order[14:] == [("b32", 2020), ("b32-bn0.9", 2020), ("b32-no-stop", 2020), ("paper-text", 2020),
+                          ("b32", 2021), ("b32-bn0.9", 2021), ("b32-no-stop", 2021)]
+    assert len(order) == len(set(order)) == 5 + 3 * 3 + 3 * 2 + 1
 
 
 def test_an_arm_that_changes_settings_trains_a_renamed_profile_the_ladder_shares():
@@ -115,7 +116,9 @@ def test_a_tiny_plan_trains_once_resumes_and_records_every_network(tiny_study, m
 
 def test_seeds_option_keeps_the_first_seeds_of_every_arm_and_refuses_zero():
     arms = stress_plan.arms_with_seeds(2)
-    assert [a.seeds for a in arms] == [(2020, 2021)] + [(2020,)] * 3 + [(2020, 2021)] * 3
+    assert {a.name: a.seeds for a in arms} == {
+        "protocol": (2020, 2021), "b32": (2020, 2021), "b32-bn0.9": (2020, 2021), "b32-no-stop": (2020, 2021),
+        "paper-text": (2020,), "jpeg": (2020, 2021), "lungs-blanked": (2020, 2021), "adult-normals": (2020, 2021)}
     assert stress_plan.arms_with_seeds(None) is stress_plan.ARMS
     with pytest.raises(ValueError, match="at least one seed"):
         stress_plan.arms_with_seeds(0)
@@ -201,3 +204,47 @@ def test_the_age_arm_trains_on_the_adult_films_and_recalibrates_on_them(
     assert set(net) == stress._needs(arms[0]) and "recalibrated_test" in net
     assert any(sum("/images/normal/nih_" in p for p in paths) == 2 for paths in read)  # its statistics
     assert np.asarray(net["external"]).shape == (6, 3)
+
+
+def test_side_by_side_runs_each_missing_network_in_its_own_one_thread_process(monkeypatch):
+    """`stress train --workers 2`: never more than two processes, one job each, the next started as
+    one ends; a failed process is counted, not hidden."""
+    import subprocess
+
+    arms = {a.name: a for a in stress_plan.ARMS}
+    todo = [(arms["adult-normals"], 2022), (arms["paper-text"], 2020), (arms["b32"], 2021)]
+    monkeypatch.setattr(stress, "_survey", lambda *a, **k: (list(todo), {"stored": 16, "trained": 0, "left": 0,
+                                                                        "skipped": 0}, None, None))
+    started, alive = [], []
+
+    class FakeProcess:
+        def __init__(self, command, env):
+            assert env["TF_NUM_INTRAOP_THREADS"] == env["TF_NUM_INTEROP_THREADS"] == "1"
+            assert len(alive) < 2  # never a third process beside two running
+            self.job = command[command.index("--job") + 1]
+            self.polls, self.returncode = 0, None
+            started.append(self.job)
+            alive.append(self)
+
+        def poll(self):
+            self.polls += 1
+            if self.polls >= 2:  # ends on its second poll; paper-text fails
+                self.returncode = 3 if self.job.startswith("paper-text") else 0
+                if self in alive:
+                    alive.remove(self)
+            return self.returncode
+
+    monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    lines = []
+    counts = stress.train_side_by_side("authors", workers=2, log=lines.append, poll_s=0)
+    assert started == ["adult-normals:2022", "paper-text:2020", "b32:2021"]
+    assert counts == {"stored": 18, "trained": 2, "left": 0, "skipped": 0, "failed": 1}
+    assert lines[0] == "starting 1 of 3 (2 side by side): adult-normals / seed 2022"
+    assert "paper-text / seed 2020: the training process failed (exit 3)" in lines
+    assert "min left" in lines[-2] or "min left" in lines[-1]
+
+
+def test_workers_below_one_is_refused_by_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        stress.main(["train", "--workers", "0"])
+    assert "--workers must be at least 1, not 0" in capsys.readouterr().err

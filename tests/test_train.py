@@ -35,13 +35,14 @@ def brightness_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def fitted(tmp_path_factory):
-    """Three epochs without dropout on 24 images (dropout noise would hide the loss going down),
+    """Four epochs without dropout on 24 images (dropout noise would hide the loss going down; with
+    three the last loss sat within 1% of the bound below, so float round-off decided the test),
     at a rate low enough (3e-4) that RMSprop's first large steps do not swamp the trend."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(config.CACHE_ENV, str(tmp_path_factory.mktemp("fit-cache")))
         x, y = brightness_images(24)
         x_val, y_val = brightness_images(6, seed=1)
-        profile = tiny_profile(epochs=3, conv_dropout=0.0, dense_dropout=0.0, learning_rate=3e-4)
+        profile = tiny_profile(epochs=4, conv_dropout=0.0, dense_dropout=0.0, learning_rate=3e-4)
         net, history = train.fit_model(profile, x, y, x_val, y_val, seed=1)
     return net, history, (x, y, x_val, y_val, profile)
 
@@ -62,8 +63,8 @@ def test_history_has_one_int_epoch_row_with_accuracy_loss_validation_and_lr(fitt
     assert {"epoch", "accuracy", "loss", "val_accuracy", "val_loss", "lr"} <= set(history.columns)
     assert history.columns[0] == "epoch"
     assert history["epoch"].dtype.kind == "i"
-    assert history["epoch"].tolist() == [1, 2, 3]
-    assert (history["lr"] == 3e-4).all()
+    assert history["epoch"].tolist() == [1, 2, 3, 4]
+    assert history["lr"].iloc[0] == 3e-4 and history["lr"].is_monotonic_decreasing  # the plateau schedule may halve it
 
 
 def test_predict_returns_one_probability_row_per_image_summing_to_1(fitted):

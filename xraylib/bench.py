@@ -170,18 +170,3 @@ def bench_table(r: dict) -> pd.DataFrame:
     table = pd.DataFrame(rows, columns=["path", "what", "images/s"]).set_index("path")
     table["x naive"] = (table["images/s"] / rates["naive"]).where(table.index != "inference")
     return table.round(2)
-
-
-def rate_cluster(levers: pd.DataFrame, column: str = "images_per_s", tolerance: float = 0.01) -> pd.DataFrame:
-    """The largest set of settings whose median rates lie within `tolerance` (relative) of each other.
-
-    Why: several different settings landing on one rate points at a ceiling of the machine (shared
-    cores, the convolutions), not at properties of the settings; a page must say so before it
-    ranks them."""
-    rates = levers[column].astype(float).sort_values()
-    best = rates.iloc[:1]
-    for i in range(len(rates)):
-        window = rates[(rates >= rates.iloc[i]) & (rates <= rates.iloc[i] * (1 + tolerance))]
-        if len(window) > len(best):
-            best = window
-    return levers.loc[best.index]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pandas as pd
 
 from . import paper
-from .backend import keras
+from .backend import BatchNormalization, keras
 from .config import CLASSES, Profile
 
 FILTERS = (32, 64, 128, 64, 32)
@@ -19,12 +19,12 @@ def build_model(profile: Profile, size: int | None = None) -> keras.Model:
     x = inputs
     for i, filters in enumerate(FILTERS, 1):
         x = keras.layers.Conv2D(filters, 3, activation="relu", name=f"conv{i}")(x)
-        x = keras.layers.BatchNormalization(momentum=profile.bn_momentum, name=f"bn{i}")(x)
+        x = BatchNormalization(momentum=profile.bn_momentum, name=f"bn{i}")(x)
         x = keras.layers.MaxPooling2D(2, name=f"pool{i}")(x)
         x = keras.layers.Dropout(profile.conv_dropout, name=f"drop{i}")(x)
     x = keras.layers.Flatten(name="flatten")(x)
     x = keras.layers.Dense(512, activation="relu", name="dense")(x)
-    x = keras.layers.BatchNormalization(momentum=profile.bn_momentum, name="bn_dense")(x)
+    x = BatchNormalization(momentum=profile.bn_momentum, name="bn_dense")(x)
     x = keras.layers.Dropout(profile.dense_dropout, name="drop_dense")(x)
     logits = keras.layers.Dense(len(CLASSES), name="predictions")(x)
     probs = keras.layers.Activation("softmax", name="softmax")(logits)

@@ -261,6 +261,23 @@ def throughput_bars(table: pd.DataFrame) -> plt.Figure:
 
 
 @styled
+def profile_bars(table: pd.DataFrame) -> plt.Figure:
+    """Where a training step's op time goes, by kind of work, with Keras' batch norm and the fused
+    one (Performance appendix): grouped horizontal bars, seconds per profiled epoch."""
+    rows = table.index[::-1]
+    fig, ax = plt.subplots(figsize=(8, 0.6 + 0.38 * len(rows)))
+    height = 0.4
+    for k, (name, color) in enumerate(zip(table.columns, sns.color_palette("deep", 2))):
+        ax.barh([i + (0.5 - k) * height for i in range(len(rows))], table.loc[rows, name], height,
+                label=name, color=color)
+    ax.set_yticks(range(len(rows)), rows)
+    ax.set_xlabel("op time over one epoch, seconds summed over both threads (shorter is better)")
+    ax.legend(loc="lower right", frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+@styled
 def ladder_strip(members: pd.DataFrame, order: list[str], paper: float | None = None,
                  baseline: float | None = None, majority: float | None = None,
                  split_after: str | None = None, title: str = "") -> plt.Figure:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import metrics
+from . import metrics, wording
 from .config import CLASS_NAMES, CLASSES, project_root
 from .ladder_record import COLLAPSE_RECALL
 
@@ -33,7 +33,8 @@ ARM_NAMES = {"protocol": "the protocol as it is", "jpeg": "one JPEG round trip f
              "lungs-blanked": "lung box blanked in every image", "b32": "batch 32",
              "b32-bn0.9": "batch 32, batch-norm momentum 0.9",
              "b32-no-stop": "batch 32, no early stopping",
-             "adult-normals": "adult normal films from NIH in the normal class"}
+             "adult-normals": "adult normal films from NIH in the normal class",
+             "paper-text": "the paper's text (learning rate 1e-4)"}
 
 
 @dataclass(frozen=True)
@@ -400,13 +401,14 @@ def glue_values(record: StressRecord) -> dict[str, str]:
 
 
 def batchnorm_diagnosis(record: StressRecord) -> pd.DataFrame:
-    """Per network with recomputed batch-norm statistics (the protocol's seeds and the batch-32
-    arms): epochs trained, test accuracy and the classes it predicts, before and after the
+    """Per network with recomputed batch-norm statistics (the protocol's seeds, the batch-32 arms
+    and the paper's text): epochs trained, test accuracy and the classes it predicts, before and after the
     statistics are replaced by the training images' own (weights fixed)."""
     rows = []
     y = record.y_true
     for net in record.networks:
-        if "recalibrated_test" not in net or not (net["arm"] == "protocol" or net["arm"].startswith("b32")):
+        if "recalibrated_test" not in net or not (net["arm"] in ("protocol", "paper-text")
+                                                   or net["arm"].startswith("b32")):
             continue
         before, after = np.asarray(net["test"]).argmax(1), np.asarray(net["recalibrated_test"]).argmax(1)
         count = lambda p: "/".join(str(int((p == k).sum())) for k in range(len(CLASSES)))  # noqa: E731
@@ -426,36 +428,62 @@ RECOVERED_POINTS = 20.0
 """Accuracy regained (points) by recomputed statistics that names them the cause of a collapse."""
 
 
+def _recalibration_sentence(row) -> str:
+    gain = 100 * (row["accuracy, statistics recomputed"] - row["accuracy"])
+    head = f"{row['network']} (seed {row['seed']}, {row['epochs']} epochs): "
+    numbers = (f"{100 * row['accuracy']:.1f}% -> {100 * row['accuracy, statistics recomputed']:.1f}% "
+               f"with the statistics recomputed")
+    if not row["collapsed"]:
+        return f"{head}did not collapse ({numbers})"
+    verdict = ("the stale moving statistics were the cause" if gain >= RECOVERED_POINTS else
+               "the statistics were not the cause: the weights themselves do not separate the classes")
+    return f"{head}{numbers}, so {verdict}"
+
+
+def _paper_text_sentence(row) -> str:
+    """The paper's text: does its low accuracy come from the moving statistics, like batch 32's?"""
+    gain = 100 * (row["accuracy, statistics recomputed"] - row["accuracy"])
+    numbers = (f"{row['network']} (seed {row['seed']}, {row['epochs']} epochs): "
+               f"{100 * row['accuracy']:.1f}% -> {100 * row['accuracy, statistics recomputed']:.1f}% "
+               f"with the statistics recomputed")
+    if gain >= RECOVERED_POINTS:
+        return f"{numbers}: its moving statistics hold it back too"
+    if abs(gain) < RECOVERED_POINTS / 4:
+        return f"{numbers}: its statistics are not what holds it back; its weights are"
+    return f"{numbers}: recomputing moves it by {gain:+.1f} points, short of a recovery"
+
+
 def batchnorm_verdict(table: pd.DataFrame) -> str:
-    """What the recomputed statistics say about the batch-32 collapse, in a sentence no stronger
-    than the networks in the table (one row per network; see batchnorm_diagnosis)."""
+    """What the recomputed statistics say about the batch-32 collapse and the paper's text, in
+    sentences no stronger than the networks in the table (one row per network; see
+    batchnorm_diagnosis): a setting's mechanism is named only when all its seeds agree."""
     b32 = table[table["network"].str.startswith("batch 32")] if len(table) else table
     if b32.empty:
         return ("no batch-32 network is in the stress record yet, so the mechanism is untested "
                 "(they are trained after the protocol's seeds: python -m xraylib.stress train)")
-    parts = []
-    for _, row in b32.iterrows():
-        gain = 100 * (row["accuracy, statistics recomputed"] - row["accuracy"])
-        head = f"{row['network']} (seed {row['seed']}, {row['epochs']} epochs): "
-        numbers = (f"{100 * row['accuracy']:.1f}% -> {100 * row['accuracy, statistics recomputed']:.1f}% "
-                   f"with the statistics recomputed")
-        if not row["collapsed"]:
-            parts.append(f"{head}did not collapse ({numbers})")
-            continue
-        verdict = ("the stale moving statistics were the cause" if gain >= RECOVERED_POINTS else
-                   "the statistics were not the cause: the weights themselves do not separate the classes")
-        parts.append(f"{head}{numbers}, so {verdict}")
-    text = "; ".join(parts)
-    by_name = b32.set_index("network")["collapsed"]
-    fast, no_stop = ARM_NAMES["b32-bn0.9"], ARM_NAMES["b32-no-stop"]
-    if by_name.get(ARM_NAMES["b32"]) and fast in by_name and no_stop in by_name:
-        if not by_name[fast] and by_name[no_stop]:
+    text = "; ".join(_recalibration_sentence(row) for _, row in b32.iterrows())
+    per_setting = b32.groupby("network")["collapsed"]
+    every = per_setting.all().to_dict()  # every seed of the setting collapsed
+    never = (~per_setting.any()).to_dict()  # no seed of it did
+    fast, no_stop, b32_name = ARM_NAMES["b32-bn0.9"], ARM_NAMES["b32-no-stop"], ARM_NAMES["b32"]
+    if every.get(b32_name) and fast in every and no_stop in every:
+        if never[fast] and every[no_stop]:
             text += (". Moving statistics that follow the weights faster (momentum 0.9) prevent the "
                      "collapse, and training past the early stop does not: the lagging statistics, not "
                      "the stopping epoch, carry it")
-        elif not by_name[no_stop]:
+        elif never[no_stop]:
             text += ". Without early stopping it did not collapse: the stopping epoch is a co-cause"
-    return text + " (one network each: a mechanism shown on one seed, not a rate)"
+        else:
+            text += ". The two controls' seeds disagree, so neither mechanism is shown"
+    counts = sorted(set(b32.groupby("network").size()))
+    each = (f"{wording.count_word(counts[0])} network{'s' if counts[0] > 1 else ''} each" if len(counts) == 1
+            else f"{counts[0]}-{counts[-1]} networks each")
+    text += f" ({each}: a mechanism shown on few seeds, not a rate)"
+    paper = table[table["network"] == ARM_NAMES["paper-text"]]
+    for _, row in paper.iterrows():
+        sentence = _paper_text_sentence(row)
+        text += ". " + sentence[0].upper() + sentence[1:] + " (one network)"
+    return text
 
 
 def display_batchnorm(table: pd.DataFrame) -> pd.DataFrame:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -41,17 +42,15 @@ def arm_compositions(arms: tuple[Arm, ...], comp, split, log=print) -> dict:
     return out
 
 
-def train(profile: Profile | str = "authors", data=None, limit: int | None = None, log=print,
-          arms: tuple[Arm, ...] = ARMS) -> dict:
-    """Train the missing runs of the plan (at most `limit`), resuming from the run store; an arm
-    whose data are missing is skipped (counted in "skipped"), the others trained."""
-    from .study import Study, stored_run, train_split
+def _survey(base: Profile, data, log, arms: tuple[Arm, ...]):
+    """The plan's runs not yet in the run store (in plan order), the counts of the others
+    ("stored", and "skipped" for an arm whose data are missing, said in one line by `log`), each
+    arm's composition and the split."""
+    from .study import Study, stored_run
 
-    base = _profile(profile)
     study = Study(base, data)
     split = study.initial_split
     comps = arm_compositions(arms, study.comp, split, log)
-    images = {}
     counts = {"stored": 0, "trained": 0, "left": 0, "skipped": 0}
     todo = []
     for arm, seed in plan(arms):
@@ -62,8 +61,23 @@ def train(profile: Profile | str = "authors", data=None, limit: int | None = Non
             todo.append((arm, seed))
         else:
             counts["stored"] += 1
+    return todo, counts, comps, split
+
+
+def train(profile: Profile | str = "authors", data=None, limit: int | None = None, log=print,
+          arms: tuple[Arm, ...] = ARMS, only: tuple[str, int] | None = None) -> dict:
+    """Train the missing runs of the plan (at most `limit`; with `only`, just that arm and seed),
+    resuming from the run store; an arm whose data are missing is skipped (counted in "skipped"),
+    the others trained."""
+    from .study import train_split
+
+    base = _profile(profile)
+    todo, counts, comps, split = _survey(base, data, log, arms)
+    if only is not None:
+        todo = [(arm, seed) for arm, seed in todo if (arm.name, seed) == tuple(only)]
     if limit is not None:
         counts["left"], todo = max(0, len(todo) - limit), todo[:limit]
+    images = {}
     started = time.time()
     for k, (arm, seed) in enumerate(todo):
         profile = arm.profile(base, seed)
@@ -80,6 +94,50 @@ def train(profile: Profile | str = "authors", data=None, limit: int | None = Non
         train_split(arm.run_name, profile, comp, split, images=images[key])
         counts["trained"] += 1
         counts["stored"] += 1
+    return counts
+
+
+def train_side_by_side(profile: str, data=None, limit: int | None = None, workers: int = 2,
+                       seeds: int | None = None, log=print, poll_s: float = 5.0) -> dict:
+    """Train the missing runs as `workers` processes of one CPU thread each, one run per process,
+    the next one started as soon as a process ends (so a long run does not hold the others up).
+
+    Why: one training at batch 5 keeps two cores busy only part of the time (from epoch to epoch
+    it switches between one core and almost two); two one-thread trainings keep 1.4 to 1.9 cores
+    busy, so their slowest epochs are faster (benchmarks/levers.json, `side_by_side`). Each run is
+    stored as it ends, so a kill resumes."""
+    import os
+    import subprocess
+
+    todo, counts, _, _ = _survey(_profile(profile), data, log, arms_with_seeds(seeds))
+    if limit is not None:
+        counts["left"], todo = max(0, len(todo) - limit), todo[:limit]
+    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    command = [sys.executable, "-m", "xraylib.stress", "train", "--profile", profile]
+    command += ["--data", str(data)] if data is not None else []
+    command += ["--seeds", str(seeds)] if seeds is not None else []
+    queue, running, failed, started = list(todo), {}, [], time.time()
+    while queue or running:
+        while queue and len(running) < workers:
+            arm, seed = queue.pop(0)
+            done = counts["trained"] + len(failed)
+            eta = (f"; about {(time.time() - started) / done * (len(todo) - done) / workers / 60:.0f} "
+                   f"min left" if done else "")
+            log(f"starting {len(todo) - len(queue)} of {len(todo)} ({workers} side by side): "
+                f"{arm.name} / seed {seed}{eta}")
+            running[(arm.name, seed)] = subprocess.Popen([*command, "--job", f"{arm.name}:{seed}"], env=env)
+        time.sleep(poll_s)
+        for job, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[job]
+                if proc.returncode:
+                    failed.append(job)
+                    log(f"{job[0]} / seed {job[1]}: the training process failed (exit {proc.returncode})")
+                else:
+                    counts["trained"] += 1
+                    counts["stored"] += 1
+    if failed:
+        counts["failed"] = len(failed)
     return counts
 
 
@@ -228,9 +286,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="record file (default: records/stress-<profile>.json)")
     parser.add_argument("--fresh", action="store_true",
                         help="evaluate every network again (default: keep those the record holds)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="train this many networks side by side, one process and one CPU "
+                             "thread each (2 on a 2-core machine: see benchmarks/levers.json)")
+    parser.add_argument("--job", help=argparse.SUPPRESS)  # ARM:SEED, one run (what --workers starts)
     args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error(f"--workers must be at least 1, not {args.workers}")
+    if args.action == "train" and args.workers > 1:
+        counts = train_side_by_side(args.profile, args.data, args.limit, args.workers, args.seeds)
+        print(counts, flush=True)
+        return 1 if counts.get("failed") else 0
     if args.action == "train":
-        print(train(args.profile, args.data, args.limit, arms=arms_with_seeds(args.seeds)), flush=True)
+        only = (args.job.rsplit(":", 1)[0], int(args.job.rsplit(":", 1)[1])) if args.job else None
+        print(train(args.profile, args.data, args.limit, arms=arms_with_seeds(args.seeds), only=only),
+              flush=True)
     else:
         from .config import project_root
 

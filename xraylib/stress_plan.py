@@ -89,17 +89,30 @@ def with_adult_normals(comp: pd.DataFrame, split: Split, folder=None) -> pd.Data
     return out
 
 
+def paper_text_changes() -> tuple[tuple[str, object], ...]:
+    """The paper's text where it differs from the authors' code (learning rate 1e-4, its dropout,
+    augmentation, no floor, no early stopping): the settings of the ladder's first rung."""
+    from .config import PROFILES
+
+    text, code = PROFILES["paper"], PROFILES["authors"]
+    return tuple((f.name, getattr(text, f.name)) for f in dataclasses.fields(text)
+                 if f.name != "name" and getattr(text, f.name) != getattr(code, f.name))
+
+
 BATCH_32 = "b32"
+PAPER_TEXT = "paper-text"
 """The ladder's batch-32 rung (every seed collapsed to one class): its profile is `authors-b32`."""
 
 ARMS: tuple[Arm, ...] = (
     Arm("protocol", "initial", "the protocol as it is", None, SEEDS),
-    Arm(BATCH_32, "initial", "batch 32: the ladder's collapsing rung", seeds=(2020,),
+    Arm(BATCH_32, "initial", "batch 32: the ladder's collapsing rung", seeds=(2020, 2021),
         changes=(("batch_size", 32),)),
-    Arm(f"{BATCH_32}-bn0.9", "initial", "batch 32, batch-norm momentum 0.9", seeds=(2020,),
+    Arm(f"{BATCH_32}-bn0.9", "initial", "batch 32, batch-norm momentum 0.9", seeds=(2020, 2021),
         changes=(("batch_size", 32), ("bn_momentum", 0.9))),
-    Arm(f"{BATCH_32}-no-stop", "initial", "batch 32 without early stopping", seeds=(2020,),
+    Arm(f"{BATCH_32}-no-stop", "initial", "batch 32 without early stopping", seeds=(2020, 2021),
         changes=(("batch_size", 32), ("early_stopping", 0))),
+    Arm(PAPER_TEXT, "initial", "the paper's text (learning rate 1e-4): does it fail like batch 32?",
+        seeds=(2020,), changes=paper_text_changes()),
     Arm("jpeg", f"jpeg-q{JPEG_QUALITY}-grid{shortcuts.JPEG_GRID}",
         "file history removed: every image through one JPEG round trip", jpeg_roundtrip),
     Arm("lungs-blanked", "lungs-blanked", "position: the lung box blanked in every image",
@@ -137,17 +150,15 @@ SHORTCUT_ARMS = ("jpeg", "lungs-blanked", "adult-normals")
 
 
 def plan(arms: tuple[Arm, ...] = ARMS) -> Iterator[tuple[Arm, int]]:
-    """The trainings in the order they are worth most: every protocol seed, then the arms with
-    several seeds (the causal tests) seed by seed, so an interrupted session leaves whole seeds, not
-    half an arm, then the one-seed diagnoses."""
+    """The trainings in the order they are worth most: every protocol seed, then the causal tests
+    (SHORTCUT_ARMS) seed by seed, so an interrupted session leaves whole seeds, not half an arm,
+    then the diagnoses (batch 32, the paper's text) seed by seed."""
     first, *rest = arms
     for seed in first.seeds:
         yield first, seed
-    tested = [a for a in rest if len(a.seeds) > 1]
-    for i in range(max((len(a.seeds) for a in tested), default=0)):
-        for arm in tested:
-            if i < len(arm.seeds):
-                yield arm, arm.seeds[i]
-    for arm in rest:
-        if len(arm.seeds) == 1:
-            yield arm, arm.seeds[0]
+    causal = [a for a in rest if a.name in SHORTCUT_ARMS]
+    for group in (causal, [a for a in rest if a.name not in SHORTCUT_ARMS]):
+        for i in range(max((len(a.seeds) for a in group), default=0)):
+            for arm in group:
+                if i < len(arm.seeds):
+                    yield arm, arm.seeds[i]
