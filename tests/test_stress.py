@@ -234,14 +234,25 @@ def test_side_by_side_runs_each_missing_network_in_its_own_one_thread_process(mo
                     alive.remove(self)
             return self.returncode
 
+    class Clock:  # each poll of the running processes takes five minutes
+        now = 0.0
+
+        def time(self):
+            return self.now
+
+        def sleep(self, seconds):
+            self.now += 300
+
     monkeypatch.setattr(subprocess, "Popen", FakeProcess)
+    monkeypatch.setattr(stress, "time", Clock())
     lines = []
     counts = stress.train_side_by_side("authors", workers=2, log=lines.append, poll_s=0)
     assert started == ["adult-normals:2022", "paper-text:2020", "b32:2021"]
     assert counts == {"stored": 18, "trained": 2, "left": 0, "skipped": 0, "failed": 1}
     assert lines[0] == "starting 1 of 3 (2 side by side): adult-normals / seed 2022"
     assert "paper-text / seed 2020: the training process failed (exit 3)" in lines
-    assert "min left" in lines[-2] or "min left" in lines[-1]
+    # two runs ended after ten minutes side by side: the third, alone left, about five more
+    assert "starting 3 of 3 (2 side by side): b32 / seed 2021; about 5 min left" in lines
 
 
 def test_workers_below_one_is_refused_by_the_command_line(capsys):

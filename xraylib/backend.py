@@ -144,7 +144,9 @@ def versions() -> dict:
     if BACKEND == "tensorflow":
         import tensorflow as tf
         out["tensorflow"] = tf.__version__
-        out["intra_op_threads"] = tf.config.threading.get_intra_op_parallelism_threads()
+        # 0 means "TensorFlow's default", which TF_NUM_INTRAOP_THREADS overrides (stress train --workers)
+        out["intra_op_threads"] = (tf.config.threading.get_intra_op_parallelism_threads()
+                                   or int(os.environ.get("TF_NUM_INTRAOP_THREADS", 0)))
     elif BACKEND == "jax":
         import jax
         out["jax"] = jax.__version__

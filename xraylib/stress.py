@@ -120,9 +120,9 @@ def train_side_by_side(profile: str, data=None, limit: int | None = None, worker
     while queue or running:
         while queue and len(running) < workers:
             arm, seed = queue.pop(0)
-            done = counts["trained"] + len(failed)
-            eta = (f"; about {(time.time() - started) / done * (len(todo) - done) / workers / 60:.0f} "
-                   f"min left" if done else "")
+            done = counts["trained"] + len(failed)  # wall time per ended run already counts the workers
+            eta = (f"; about {(time.time() - started) / done * (len(todo) - done) / 60:.0f} min left"
+                   if done else "")
             log(f"starting {len(todo) - len(queue)} of {len(todo)} ({workers} side by side): "
                 f"{arm.name} / seed {seed}{eta}")
             running[(arm.name, seed)] = subprocess.Popen([*command, "--job", f"{arm.name}:{seed}"], env=env)
