@@ -84,3 +84,56 @@ def test_costs_are_the_rung_differences_in_points_and_collapsed_seeds(lad):
     assert values["dropout_collapsed"].endswith(" of five") or values["dropout_collapsed"].startswith("all")
     rt = ladder_tables.rung_table(lad)
     assert values["floor_mean"] == f"{rt.loc['paper+floor', 'accuracy mean']:.1f}%"
+
+
+# --- One protocol on both machines ------------------------------------------------------------
+
+
+def _cpu_like(lad, seeds=(2020, 2021), shift=0.0, drop=()):
+    """A stand-in CPU record of the paper-cv plan: the GPU's own fold trainings, moved by `shift`
+    points, without the (seed, fold) pairs in `drop`."""
+    import dataclasses
+
+    m = lad.members
+    m = m[(m["rung"] == "paper") & m["procedure"].str.startswith("fold-") & m["seed"].isin(seeds)]
+    m = m[[(s, p) not in drop for s, p in zip(m["seed"], m["procedure"])]]
+    return dataclasses.replace(lad, members=m.assign(accuracy=m["accuracy"] + shift))
+
+
+def test_fold_pairs_put_each_cpu_fold_beside_the_gpu_fold_of_its_seed(lad, cpu):
+    pairs = ablation.fold_pairs(lad, _cpu_like(lad, shift=2.5), cpu)
+    new = pairs[pairs["CPU run"] == ablation.NEW_CPU]
+    assert len(new) == 10 and np.allclose(new["CPU - GPU"], 2.5)
+    old = pairs[pairs["CPU run"] == ablation.OLD_CPU]
+    assert list(old["fold"]) == [f"fold-{k}" for k in range(1, 6)] and set(old["seed"]) == {2020}
+    gpu = lad.members.set_index(["rung", "procedure", "seed"])["accuracy"]
+    for f, row in zip(cpu.folds, old.itertuples()):
+        assert row.CPU == pytest.approx(100 * (f.y_prob.argmax(1) == f.y_true).mean())
+        assert row.GPU == pytest.approx(gpu[("paper", row.fold, 2020)])
+
+
+def test_one_protocol_uses_complete_seeds_only_and_quotes_their_gap(lad, cpu):
+    values, table = ablation.one_protocol(lad, _cpu_like(lad, shift=-1.0, drop={(2021, "fold-3")}), cpu)
+    assert values["op_cpu_seed_list"] == "2020" and values["op_gap"] == "-1.0"
+    assert table.loc[(ablation.NEW_CPU, 2021), "folds"] == 4  # shown, not counted in the verdict
+    with pytest.raises(ValueError, match="xraylib cv --profile paper --workers 2"):
+        ablation.one_protocol(lad, _cpu_like(lad, seeds=(2020,), drop={(2020, "fold-1")}), cpu)
+
+
+@pytest.mark.parametrize("gap, old_gap, verdict", [(0.3, 17.4, "The gap is gone"), (18.0, 17.4, "The gap remains"),
+                                                   (9.0, 17.4, "cannot tell"), (0.3, None, "cannot tell")])
+def test_the_verdict_says_no_more_than_the_gaps_against_the_seed_sd(gap, old_gap, verdict):
+    assert verdict in ablation.one_protocol_verdict(gap, old_gap, sd=7.2)
+
+
+def test_the_cpu_cross_validation_record_trained_the_gpu_s_folds_with_its_seeds(lad):
+    """records/paper-cv-cpu.json: the paper's text through the five folds on the CPU, each
+    training on the test fold (same labels, same order) of the GPU training it is paired with,
+    with one of the ladder's seeds, and at least one seed complete."""
+    cpu_cv = ladder_record.read_ladder(RECORDS / "paper-cv-cpu.json")
+    m = cpu_cv.members
+    assert set(m["rung"]) == {"paper"} and set(m["seed"]) <= set(ladder.CV_SEEDS)
+    assert (m.groupby("seed")["procedure"].nunique() == 5).any()
+    for (rung, fold, seed), (y_true, _) in cpu_cv.predictions.items():
+        np.testing.assert_array_equal(y_true, lad.predictions[(rung, fold, seed)][0])
+    assert all(len(h) == 25 for h in cpu_cv.histories.values()), "the paper's text: 25 epochs, no stopping"

@@ -297,3 +297,47 @@ def test_a_sha256_with_a_trailing_space_shows_the_space(make_root, capsys):
     assert main(["data", "verify", "--data", str(root)]) == 1
     err = capsys.readouterr().err
     assert f"'{manifest.loc[0, 'sha256']}'" in err and manifest.loc[0, "sha256"].endswith(" ")
+
+
+class _FakeStudy:
+    """Study's stand-in for `xraylib cv`: five folds, 2 and 4 missing, nothing trained."""
+
+    def __init__(self, profile, data=None):
+        self.profile = profile if isinstance(profile, config.Profile) else config.get_profile(profile)
+        self.folds = [None] * 5
+
+    def missing_folds(self):
+        return [2, 4]
+
+    def fold_run(self, k, force=False):
+        if not 1 <= k <= 5:
+            raise ValueError(f"fold {k} does not exist: the profile has folds 1 to 5")
+        y = np.array([0, 1, 2, 2])
+        return argparse.Namespace(loaded=True, y_true=y, y_prob=np.eye(3)[[0, 1, 2, 0]])
+
+    def cross_validate(self, force=False):
+        raise AssertionError("stops here in this test")
+
+
+def test_cv_with_workers_trains_the_missing_folds_side_by_side_with_the_seed(monkeypatch, capsys):
+    from xraylib import study
+
+    started = {}
+    monkeypatch.setattr(study, "Study", _FakeStudy)
+    monkeypatch.setattr(study, "side_by_side", lambda jobs, workers, log: started.update(jobs, n=workers) or ["fold 4"])
+    assert main(["cv", "--profile", "paper", "--workers", "2", "--train-seed", "2021"]) == 1
+    assert started.pop("n") == 2 and list(started) == ["fold 2", "fold 4"]
+    assert started["fold 4"][-4:] == ["--train-seed", "2021", "--fold", "4"]
+    assert "not trained: fold 4" in capsys.readouterr().err
+
+
+def test_cv_of_one_fold_prints_its_accuracy_and_a_missing_fold_is_an_error(monkeypatch, capsys):
+    from xraylib import study
+
+    monkeypatch.setattr(study, "Study", _FakeStudy)
+    assert main(["cv", "--profile", "paper", "--fold", "3"]) == 0
+    assert "fold 3 (paper): loaded, accuracy 75.0% on 4 test images" in capsys.readouterr().out
+    assert main(["cv", "--profile", "paper", "--fold", "9"]) == 2
+    assert "fold 9 does not exist" in capsys.readouterr().err
+    assert main(["cv", "--profile", "paper", "--workers", "0"]) == 2
+    assert "--workers must be at least 1, not 0" in capsys.readouterr().err

@@ -182,3 +182,16 @@ def test_the_checklist_coverage_draws_one_bar_segment_per_count():
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts == ["30", "36", "2"]
     plt.close(fig)
+
+
+def test_the_cpu_gpu_figure_draws_each_fold_at_its_two_accuracies_and_the_diagonal():
+    pairs = pd.DataFrame({"CPU run": ["new"] * 3 + ["CPU record: old"] * 2, "seed": [2020, 2020, 2021, 2020, 2020],
+                          "fold": ["fold-1", "fold-2", "fold-1", "fold-1", "fold-2"],
+                          "GPU": [50.0, 60.0, 40.0, 50.0, 60.0], "CPU": [52.0, 58.0, 41.0, 74.0, 61.0]})
+    fig = plots.cpu_gpu_folds(pairs)
+    drawn = np.concatenate([c.get_offsets().reshape(-1, 2) for c in fig.axes[0].collections])
+    assert sorted(map(tuple, drawn)) == sorted(zip(pairs["GPU"], pairs["CPU"]))
+    (line,) = fig.axes[0].get_lines()
+    assert np.allclose(line.get_xdata(), line.get_ydata())  # the diagonal: equal on both machines
+    assert len(fig.legends[0].get_texts()) == 4  # three runs by seed, and the diagonal
+    plt.close(fig)

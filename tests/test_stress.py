@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_train import tiny_profile
 
-from xraylib import config, shortcuts, stress, stress_plan
+from xraylib import config, shortcuts, stress, stress_plan, study
 
 
 def test_plan_trains_every_protocol_seed_then_the_causal_arms_seed_by_seed_then_diagnoses():
@@ -244,7 +244,7 @@ def test_side_by_side_runs_each_missing_network_in_its_own_one_thread_process(mo
             self.now += 300
 
     monkeypatch.setattr(subprocess, "Popen", FakeProcess)
-    monkeypatch.setattr(stress, "time", Clock())
+    monkeypatch.setattr(study, "time", Clock())
     lines = []
     counts = stress.train_side_by_side("authors", workers=2, log=lines.append, poll_s=0)
     assert started == ["adult-normals:2022", "paper-text:2020", "b32:2021"]

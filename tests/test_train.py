@@ -110,3 +110,67 @@ def test_tidy_history_keeps_six_significant_digits_of_a_learning_rate_below_1e_6
     assert tidy["lr"].tolist() == [1e-4, 1.95313e-07]  # 1.953125e-07
     assert tidy["accuracy"].tolist() == [0.123457, 0.5]
     assert list(tidy.columns) == ["epoch", "accuracy", "lr"]
+
+
+# ---------------------------------------------------------------------------------------------
+# One protocol, one meaning: the CPU loop draws the grid's batches
+
+
+def test_each_epoch_trains_whole_batches_of_a_fresh_permutation(monkeypatch, tmp_path):
+    """13 images at batch 4: three steps an epoch (the authors' steps_per_epoch = n // batch), no
+    partial batch of one, and each epoch's batches from the next permutation of RandomState(seed)."""
+    monkeypatch.setenv(config.CACHE_ENV, str(tmp_path))
+    made, steps = [], []
+
+    class Recorded(train.EpochBatches):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    class Steps(train.keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            steps.append(0)
+
+        def on_train_batch_end(self, batch, logs=None):
+            steps[-1] += 1
+
+    monkeypatch.setattr(train, "EpochBatches", Recorded)
+    x, y = brightness_images(13)
+    profile = tiny_profile(epochs=3, reduce_lr=False)
+    train.fit_model(profile, x, y, x[:3], y[:3], seed=7, callbacks=[Steps()])
+    assert steps == [3, 3, 3]
+    rng = np.random.RandomState(7)
+    expected = [train.epoch_order(rng, 13, 4) for _ in range(3)]
+    drawn = made[0].drawn[:3]
+    for got, want in zip(drawn, expected):
+        np.testing.assert_array_equal(got, want)
+        assert got.shape == (3, 4) and len(set(got.ravel())) == 12
+    assert len({tuple(o.ravel()) for o in drawn}) == 3, "every epoch draws a fresh permutation"
+    batch_x, batch_y = made[0][1]
+    np.testing.assert_array_equal(batch_x, x[made[0].order[1]])
+
+
+def test_the_grid_draws_the_cpu_loops_batches_for_the_same_seed():
+    """A grid member trained with seed s sees, epoch after epoch, the rows the CPU loop would
+    feed for seed s (cut to the group's steps when its training set is longer)."""
+    from xraylib import grid
+    from xraylib.ladder import Member
+
+    p = tiny_profile()
+    train_rows = [np.arange(100, 121), np.arange(200, 224)]  # 21 and 24 rows: 5 and 6 steps of 4
+    members = [Member("r", "initial", p, s, rows, rows[:2], rows[:2])
+               for s, rows in zip((3, 4), train_rows)]
+    rngs = [np.random.RandomState(m.seed) for m in members]
+    cpu = [train.EpochBatches(np.zeros((len(r), 1)), np.zeros(len(r)), 4, seed=s)
+           for s, r in zip((3, 4), train_rows)]
+    for _ in range(3):
+        order = grid.group_order(members, rngs, steps=5, batch=4)
+        assert order.shape == (5, 2, 4)
+        for k, (m, c) in enumerate(zip(members, cpu)):
+            np.testing.assert_array_equal(order[:, k], m.train[c.order[:5]])
+            c.on_epoch_end()
+
+
+def test_too_few_images_for_one_batch_is_an_error_naming_both():
+    with pytest.raises(ValueError, match="3 training images cannot fill one batch of 5"):
+        train.EpochBatches(np.zeros((3, 2)), np.zeros(3), 5, seed=0)

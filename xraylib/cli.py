@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -147,11 +148,32 @@ def _train(args) -> int:
 
 def _cv(args) -> int:
     from . import paper
-    from .study import Study
+    from .study import Study, side_by_side
 
     study = Study(args.profile, args.data)
+    if args.train_seed is not None and args.train_seed != study.profile.seed:
+        study = Study(dataclasses.replace(study.profile, train_seed=args.train_seed), args.data)
     profile = study.profile
-    result = study.cross_validate(force=args.force)
+    if args.workers < 1:
+        raise ValueError(f"--workers must be at least 1, not {args.workers}")
+    if args.fold is not None:
+        run = study.fold_run(args.fold, force=args.force)
+        print(f"fold {args.fold} ({profile.name}): {'loaded' if run.loaded else 'trained'}, "
+              f"accuracy {100 * (run.y_prob.argmax(1) == run.y_true).mean():.1f}% on {len(run.y_true)} test images")
+        return 0
+    if args.workers > 1:
+        todo = list(range(1, len(study.folds) + 1)) if args.force else study.missing_folds()
+        command = [sys.executable, "-m", "xraylib", "cv", "--profile", profile.name]
+        command += ["--data", str(args.data)] if args.data else []
+        command += ["--force"] if args.force else []
+        command += ["--train-seed", str(args.train_seed)] if args.train_seed is not None else []
+        failed = side_by_side({f"fold {k}": [*command, "--fold", str(k)] for k in todo}, args.workers,
+                              log=lambda line: print(line, file=sys.stderr, flush=True))
+        if failed:
+            print(f"not trained: {', '.join(failed)} (see the lines above); run again to resume",
+                  file=sys.stderr)
+            return 1
+    result = study.cross_validate()
     table = result.table()
     if args.json:
         print(json.dumps({"profile": profile.name, "table2": table.to_dict(orient="index"),
@@ -262,8 +284,9 @@ def _ladder(args) -> int:
         print(json.dumps({"machine": record.machine, "initial": rungs.round(2).to_dict(orient="index"),
                           "cv": cv_sum.round(2).to_dict(orient="index")}, indent=2))
     else:
-        print("initial procedure, test accuracy (%) over seeds:")
-        print(rungs.drop(columns="change").round(1).to_string())
+        if len(rungs):
+            print("initial procedure, test accuracy (%) over seeds:")
+            print(rungs.drop(columns="change").round(1).to_string())
         if len(cv_sum):
             print("five-fold cross-validation over seeds:")
             print(cv_sum.round(1).to_string())
@@ -328,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_train)
     cvp = with_profile(sub.add_parser("cv", help="run or resume 5-fold cross-validation; print Table 2"))
     cvp.add_argument("--force", action="store_true", help="retrain every fold")
+    cvp.add_argument("--fold", type=int, metavar="K", help="train (or load) fold K only")
+    cvp.add_argument("--train-seed", type=int, metavar="S",
+                     help="another training seed on the same folds (the ladder's seeds: 2021, 2022)")
+    cvp.add_argument("--workers", type=int, default=1, metavar="N",
+                     help="train the missing folds N at a time, one CPU thread each (2 suits 2 cores)")
     cvp.set_defaults(func=_cv)
     rec = sub.add_parser("record", help="write a profile's stored runs (predictions, histories, "
                          "wall times) to a JSON file the book shows")

@@ -9,7 +9,9 @@ between epochs exactly as the Keras callbacks do; a stopped member's state is fr
 predictions are those of the epoch it stopped at (EarlyStopping without weight restoring).
 
 Each epoch draws a fresh shuffle and runs n_train // batch steps (the authors' steps_per_epoch);
-the remainder differs from epoch to epoch.
+the remainder differs from epoch to epoch. The batches come from train.epoch_order with
+RandomState(seed), as on the CPU path, so one seed trains on the same batches there and here
+(a group runs its smallest member's steps: a fold of 890 among folds of 889 runs 177, not 178).
 """
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from .config import CLASSES, Profile
 from .ladder import Member, group_key
 from .ladder_record import HISTORY
 from .model import build_model
+from .train import epoch_order
 
 
 @dataclass
@@ -101,6 +104,14 @@ def _group_shape(members: list[Member], x_gray: np.ndarray) -> tuple[int, int, i
     if x_gray.shape[1:] != (size, size):
         raise ValueError(f"images are {x_gray.shape[1:]}, the profile wants {size}x{size}")
     return size, batch, epochs, min(len(m.train) for m in members) // batch
+
+
+def group_order(members: list[Member], rngs: list[np.random.RandomState], steps: int,
+                batch: int) -> np.ndarray:
+    """One epoch's batches of every member as rows of the composition, [steps, M, batch]: each
+    member's own epoch_order (as its CPU training would draw it), cut to the group's steps."""
+    return np.stack([m.train[epoch_order(r, len(m.train), batch)[:steps]]
+                     for r, m in zip(rngs, members)], axis=1)
 
 
 def _initial_states(members: list[Member], size: int):
@@ -220,8 +231,7 @@ def train_group(members: list[Member], x_gray: np.ndarray, y: np.ndarray,
         if not active.any():
             break
         state = _with_rates(state, lr_slot, schedules)
-        order = np.stack([m.train[r.permutation(len(m.train))[:steps * batch]].reshape(steps, batch)
-                          for r, m in zip(rngs, members)], axis=1)  # [steps, M, batch]
+        order = group_order(members, rngs, steps, batch)
         t_epoch = time.time()
         state, (loss, acc) = compiled.epoch(state, jnp.asarray(order), jnp.asarray(active))
         val = compiled.predict(state, [m.val for m in members])

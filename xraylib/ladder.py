@@ -91,9 +91,9 @@ CV_SEEDS = (2020, 2021, 2022)
 """Seeds for the two ends (paper, authors) through the five-fold cross-validation."""
 
 
-PLANS = ("ladder", "quick-seeds")
-"""The plans the CPU path (xraylib.ladder_train) can train: the ladder, or the quick profile (the
-book's CI profile) over SEEDS."""
+PLANS = ("ladder", "quick-seeds", "paper-cv")
+"""The plans the CPU path (xraylib.ladder_train) can train: the ladder, the quick profile (the
+book's CI profile) over SEEDS, or the ladder's cross-validation of the paper's text (paper_cv_plan)."""
 
 
 def plan(splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
@@ -119,6 +119,13 @@ def plan(splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
     groups += [("initial-batch-32", members([r for r in ladder if r.profile.batch_size != 5],
                                             ["initial"], SEEDS))]
     return groups
+
+
+def paper_cv_plan(splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:
+    """The ladder's cross-validation of the paper's text (its `cv-paper` group, CV_SEEDS x five
+    folds): what the CPU path trains again to set its implementation beside the GPU grid's, run
+    for run (same seed, fold and batches)."""
+    return [(name, members) for name, members in plan(splits) if name == "cv-paper"]
 
 
 def seed_plan(profile: Profile, splits: dict[str, dict[str, np.ndarray]]) -> list[tuple[str, list]]:

@@ -30,7 +30,9 @@ def rung_table(record: LadderRecord) -> pd.DataFrame:
                      "min": acc.min(), "max": acc.max(), "macro F1 mean": part["macro_f1"].mean(),
                      "collapsed": int(part["collapsed"].sum()),
                      "normal recall mean": part["recall_normal"].mean()})
-    return pd.DataFrame(rows).set_index("rung")
+    columns = ["rung", "change", "seeds", "accuracy mean", "SD", "min", "max", "macro F1 mean",
+               "collapsed", "normal recall mean"]  # a plan without initial runs has none
+    return pd.DataFrame(rows, columns=columns).set_index("rung")
 
 
 def cv_table(record: LadderRecord) -> pd.DataFrame:

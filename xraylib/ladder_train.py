@@ -19,12 +19,13 @@ def _cpu_plan(data: str | None = None, plan: str = "ladder"):
     """A plan's trainings with the paper composition and splits, for the default backend's run store."""
     if plan not in ladder.PLANS:
         raise ValueError(f"unknown plan {plan!r}: choose one of {', '.join(ladder.PLANS)}")
-    base = PROFILES["paper" if plan == "ladder" else "quick"]
+    base = PROFILES["quick" if plan == "quick-seeds" else "paper"]
     chosen = Study(base, data)
     comp = chosen.comp
     splits = {s.name: s for s in [chosen.initial_split, *chosen.folds]}
     arrays = {n: {"train": s.train, "val": s.val, "test": s.test} for n, s in splits.items()}
-    return comp, splits, ladder.plan(arrays) if plan == "ladder" else ladder.seed_plan(base, arrays)
+    groups = {"ladder": ladder.plan, "paper-cv": ladder.paper_cv_plan}.get(plan)
+    return comp, splits, groups(arrays) if groups else ladder.seed_plan(base, arrays)
 
 
 def _store_name(member: ladder.Member) -> tuple[str, Profile]:

@@ -485,3 +485,25 @@ def checklist_coverage(table: pd.DataFrame) -> plt.Figure:
     ax.grid(False)
     fig.tight_layout()
     return fig
+
+
+@styled
+def cpu_gpu_folds(pairs: pd.DataFrame) -> plt.Figure:
+    """Each fold trained with one seed on both machines (ablation.fold_pairs): GPU accuracy
+    across, CPU accuracy up; on the diagonal the two agree."""
+    fig, ax = plt.subplots(figsize=(5.6, 5.2))
+    markers = dict(zip(pairs["CPU run"].unique(), ("o", "s", "^")))
+    seeds = sorted(pairs["seed"].unique())
+    colors = dict(zip(seeds, sns.color_palette("deep", len(seeds))))
+    for (run, seed), part in pairs.groupby(["CPU run", "seed"], sort=False):
+        filled = not run.startswith("CPU record")
+        ax.scatter(part["GPU"], part["CPU"], marker=markers[run], s=55, label=f"{run}, seed {seed}",
+                   facecolors=colors[seed] if filled else "none", edgecolors=colors[seed], linewidths=1.5)
+    lo = min(30.0, pairs[["GPU", "CPU"]].min().min() - 3)
+    hi = max(90.0, pairs[["GPU", "CPU"]].max().max() + 3)
+    ax.plot([lo, hi], [lo, hi], color="grey", ls="--", lw=1, label="same accuracy on both")
+    ax.set(xlim=(lo, hi), ylim=(lo, hi), aspect="equal", xlabel="GPU grid: fold test accuracy (%)",
+           ylabel="CPU: fold test accuracy (%)")
+    fig.legend(loc="lower center", ncol=1, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.03 + 0.034 * (pairs.groupby(["CPU run", "seed"]).ngroups + 1), 1, 1))
+    return fig

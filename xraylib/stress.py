@@ -99,43 +99,20 @@ def train(profile: Profile | str = "authors", data=None, limit: int | None = Non
 
 def train_side_by_side(profile: str, data=None, limit: int | None = None, workers: int = 2,
                        seeds: int | None = None, log=print, poll_s: float = 5.0) -> dict:
-    """Train the missing runs as `workers` processes of one CPU thread each, one run per process,
-    the next one started as soon as a process ends (so a long run does not hold the others up).
-
-    Why: one training at batch 5 keeps two cores busy only part of the time (from epoch to epoch
-    it switches between one core and almost two); two one-thread trainings keep 1.4 to 1.9 cores
-    busy, so their slowest epochs are faster (benchmarks/levers.json, `side_by_side`). Each run is
-    stored as it ends, so a kill resumes."""
-    import os
-    import subprocess
+    """Train the missing runs as `workers` processes of one CPU thread each (study.side_by_side),
+    one run per process; each run is stored as it ends, so a kill resumes."""
+    from .study import side_by_side
 
     todo, counts, _, _ = _survey(_profile(profile), data, log, arms_with_seeds(seeds))
     if limit is not None:
         counts["left"], todo = max(0, len(todo) - limit), todo[:limit]
-    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
     command = [sys.executable, "-m", "xraylib.stress", "train", "--profile", profile]
     command += ["--data", str(data)] if data is not None else []
     command += ["--seeds", str(seeds)] if seeds is not None else []
-    queue, running, failed, started = list(todo), {}, [], time.time()
-    while queue or running:
-        while queue and len(running) < workers:
-            arm, seed = queue.pop(0)
-            done = counts["trained"] + len(failed)  # wall time per ended run already counts the workers
-            eta = (f"; about {(time.time() - started) / done * (len(todo) - done) / 60:.0f} min left"
-                   if done else "")
-            log(f"starting {len(todo) - len(queue)} of {len(todo)} ({workers} side by side): "
-                f"{arm.name} / seed {seed}{eta}")
-            running[(arm.name, seed)] = subprocess.Popen([*command, "--job", f"{arm.name}:{seed}"], env=env)
-        time.sleep(poll_s)
-        for job, proc in list(running.items()):
-            if proc.poll() is not None:
-                del running[job]
-                if proc.returncode:
-                    failed.append(job)
-                    log(f"{job[0]} / seed {job[1]}: the training process failed (exit {proc.returncode})")
-                else:
-                    counts["trained"] += 1
-                    counts["stored"] += 1
+    jobs = {f"{arm.name} / seed {seed}": [*command, "--job", f"{arm.name}:{seed}"] for arm, seed in todo}
+    failed = side_by_side(jobs, workers, log, poll_s)
+    counts["trained"] += len(jobs) - len(failed)
+    counts["stored"] += len(jobs) - len(failed)
     if failed:
         counts["failed"] = len(failed)
     return counts

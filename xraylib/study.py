@@ -24,6 +24,10 @@ from .config import Profile, cache_dir, data_dir, get_profile
 from .splits import Split, cv_splits, initial_split
 from .train import fit_model, log_progress, predict_proba, tidy_history
 
+EPOCH_BATCHES = "n // batch of a fresh permutation per epoch, the remainder dropped (train.epoch_order)"
+"""How a run's epochs were batched, in the meta of every run trained since the CPU loop draws the
+grid's batches; runs without it were batched by Keras' fit on arrays (a partial last batch)."""
+
 
 @dataclass
 class Run:
@@ -138,7 +142,7 @@ def train_split(name: str, profile: Profile, comp: pd.DataFrame, split: Split,
     y_prob = predict_proba(model, x[split.test])
     meta = {"name": name, "profile": profile.as_dict(), "train_seconds": round(time.time() - start, 1),
             "n_train": len(split.train), "n_val": len(split.val), "n_test": len(split.test),
-            **versions(), "cpu_count": os.cpu_count()}
+            "epoch_batches": EPOCH_BATCHES, **versions(), "cpu_count": os.cpu_count()}
     runs.save_run(path, model, history, {"y_true": y[split.test], "y_prob": y_prob,
                                          "test_index": split.test}, meta)
     runs.mark_latest(path)
@@ -217,7 +221,48 @@ class Study:
         """The paper's initial procedure."""
         return self.run("initial", self.initial_split, force=force)
 
+    def fold_run(self, k: int, force: bool = False) -> Run:
+        """Fold k (1-based) of the cross-validation, loaded or trained and stored."""
+        if not 1 <= k <= len(self.folds):
+            raise ValueError(f"fold {k} does not exist: the profile has folds 1 to {len(self.folds)}")
+        split = self.folds[k - 1]
+        return self.run(f"cv-{split.name}", split, force=force)
+
+    def missing_folds(self) -> list[int]:
+        """The folds (1-based) with no stored run yet."""
+        return [k for k, split in enumerate(self.folds, 1)
+                if stored_run(f"cv-{split.name}", self.profile, self.comp, split, with_model=False) is None]
+
     def cross_validate(self, force: bool = False) -> CrossValidation:
         """Every fold, resumed where a run is missing (each fold is stored as soon as it finishes)."""
-        fold_runs = [self.run(f"cv-{split.name}", split, force=force) for split in self.folds]
+        fold_runs = [self.fold_run(k, force=force) for k in range(1, len(self.folds) + 1)]
         return CrossValidation(self.profile, self.comp, self.folds, fold_runs)
+
+
+def side_by_side(jobs: dict[str, list[str]], workers: int, log=print, poll_s: float = 5.0) -> list[str]:
+    """Run the commands of `jobs` (label -> argv) as `workers` processes of one CPU thread each,
+    the next started as soon as one ends; returns the labels of those that failed.
+
+    Why: one training at batch 5 keeps two cores busy only part of the time (from epoch to epoch
+    it switches between one core and almost two); two one-thread trainings keep 1.4 to 1.9 cores
+    busy, so their slowest epochs are faster (benchmarks/levers.json, `side_by_side`)."""
+    import subprocess
+
+    env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
+    queue, running, failed, ended, started = list(jobs), {}, [], 0, time.time()
+    while queue or running:
+        while queue and len(running) < workers:
+            label = queue.pop(0)
+            eta = (f"; about {(time.time() - started) / ended * (len(jobs) - ended) / 60:.0f} min left"
+                   if ended else "")  # wall time per ended job already counts the workers
+            log(f"starting {len(jobs) - len(queue)} of {len(jobs)} ({workers} side by side): {label}{eta}")
+            running[label] = subprocess.Popen(jobs[label], env=env)
+        time.sleep(poll_s)
+        for label, proc in list(running.items()):
+            if proc.poll() is not None:
+                del running[label]
+                ended += 1
+                if proc.returncode:
+                    failed.append(label)
+                    log(f"{label}: the training process failed (exit {proc.returncode})")
+    return failed

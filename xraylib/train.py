@@ -2,6 +2,8 @@
 
 RMSprop, categorical cross-entropy, ReduceLROnPlateau on validation accuracy (and, where a profile
 asks, a floor and early stopping), ImageDataGenerator's augmentation inside the compiled step.
+Each epoch is n // batch batches of a fresh permutation, the remainder dropped, as in the authors'
+notebooks (steps_per_epoch = n // 5) and drawn exactly as the GPU grid draws them (epoch_order).
 Plain NumPy arrays in, any Keras backend. Which runs a study trains, and where they are stored,
 is xraylib.study.
 """
@@ -18,6 +20,40 @@ from .augment import Augment
 from .backend import keras, seed_everything, to_numpy
 from .config import CLASSES, Profile, cache_dir
 from .model import build_model
+
+
+def epoch_order(rng: np.random.RandomState, n: int, batch: int) -> np.ndarray:
+    """One epoch's batches as row indices [n // batch, batch]: a fresh permutation whose remainder
+    is dropped (the authors' steps_per_epoch = n // batch). Why one function: the CPU loop
+    (EpochBatches) and the GPU grid draw from it, so one seed gives both the same batches."""
+    steps = n // batch
+    return rng.permutation(n)[:steps * batch].reshape(steps, batch)
+
+
+class EpochBatches(keras.utils.PyDataset):
+    """Training batches for Keras' fit, epoch after epoch from `epoch_order` with
+    RandomState(seed): the grid's batches, with no partial last batch (Keras' own shuffling of
+    arrays keeps one, so a fold of 889 images trained a batch of 4 each epoch)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch: int, seed: int):
+        super().__init__()
+        if len(x) < batch:
+            raise ValueError(f"{len(x)} training images cannot fill one batch of {batch}")
+        self.x, self.y, self.batch = x, y, batch
+        self.rng = np.random.RandomState(seed)
+        self.order = epoch_order(self.rng, len(x), batch)
+        self.drawn = [self.order]  # every epoch's order, for tests and the curious
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __getitem__(self, i: int):
+        idx = self.order[i]
+        return self.x[idx], self.y[idx]
+
+    def on_epoch_end(self) -> None:
+        self.order = epoch_order(self.rng, len(self.x), self.batch)
+        self.drawn.append(self.order)
 
 
 def trainer_for(net: keras.Model, profile: Profile, seed: int) -> keras.Sequential:
@@ -108,9 +144,9 @@ def fit_model(profile: Profile, x_train: np.ndarray, y_train: np.ndarray, x_val:
     keep = KeepBest() if profile.restore_best else None
     if keep:
         callbacks.append(keep)
-    hist = trainer.fit(x_train, onehot(y_train), batch_size=profile.batch_size,
-                       validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
-                       shuffle=True, verbose=0, callbacks=callbacks)
+    batches = EpochBatches(x_train, onehot(y_train), profile.batch_size, seed)
+    hist = trainer.fit(batches, validation_data=(x_val, onehot(y_val)), epochs=profile.epochs,
+                       verbose=0, callbacks=callbacks)
     history = pd.DataFrame(hist.history).rename(columns={"learning_rate": "lr"})
     history.insert(0, "epoch", np.arange(1, len(history) + 1))
     history["kept"] = history["epoch"] == (keep.epoch if keep else len(history))

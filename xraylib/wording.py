@@ -50,3 +50,9 @@ def spread_phrase(value: float, profile_name: str, measure: str = "initial") -> 
     return (f"over {count} training seeds ({where}) this profile averages {seeds.mean():.1f}% "
             f"(SD {seeds.std(ddof=1):.1f}); this run is "
             + beside_seeds(value, seeds.to_numpy(), what="seeds"))
+
+
+def and_list(items: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c': a list in prose."""
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
