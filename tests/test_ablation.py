@@ -112,18 +112,23 @@ def test_fold_pairs_put_each_cpu_fold_beside_the_gpu_fold_of_its_seed(lad, cpu):
         assert row.GPU == pytest.approx(gpu[("paper", row.fold, 2020)])
 
 
-def test_one_protocol_uses_complete_seeds_only_and_quotes_their_gap(lad, cpu):
+def test_one_protocol_uses_complete_seeds_only_and_compares_seed_means(lad, cpu):
     values, table = ablation.one_protocol(lad, _cpu_like(lad, shift=-1.0, drop={(2021, "fold-3")}), cpu)
-    assert values["op_cpu_seed_list"] == "2020" and values["op_gap"] == "-1.0"
+    gpu = ladder_tables.cv_table(lad).query("rung == 'paper'")["mean of folds"]
+    cpu_2020 = table.loc[(ablation.NEW_CPU, 2020), "CPU"]
+    assert values["op_cpu_seed_list"] == "2020"
+    assert values["op_gap"] == f"{cpu_2020 - gpu.mean():+.1f}"
+    assert values["op_bar"] == f"{2 * gpu.std(ddof=1) * np.sqrt(1 + 1 / 3):.1f}"
     assert table.loc[(ablation.NEW_CPU, 2021), "folds"] == 4  # shown, not counted in the verdict
     with pytest.raises(ValueError, match="xraylib cv --profile paper --workers 2"):
         ablation.one_protocol(lad, _cpu_like(lad, seeds=(2020,), drop={(2020, "fold-1")}), cpu)
 
 
-@pytest.mark.parametrize("gap, old_gap, verdict", [(0.3, 17.4, "The gap is gone"), (18.0, 17.4, "The gap remains"),
-                                                   (9.0, 17.4, "cannot tell"), (0.3, None, "cannot tell")])
-def test_the_verdict_says_no_more_than_the_gaps_against_the_seed_sd(gap, old_gap, verdict):
-    assert verdict in ablation.one_protocol_verdict(gap, old_gap, sd=7.2)
+@pytest.mark.parametrize("gap, old_gap, verdict", [(3.0, 19.1, "No gap beyond the seeds' spread is left"),
+                                                   (14.0, 19.1, "A gap remains"),
+                                                   (3.0, 12.0, "cannot tell"), (3.0, None, "cannot tell")])
+def test_the_verdict_says_no_more_than_the_gaps_against_their_bars(gap, old_gap, verdict):
+    assert verdict in ablation.one_protocol_verdict(gap, 13.1, old_gap, 16.6)
 
 
 def test_the_cpu_cross_validation_record_trained_the_gpu_s_folds_with_its_seeds(lad):
@@ -137,3 +142,13 @@ def test_the_cpu_cross_validation_record_trained_the_gpu_s_folds_with_its_seeds(
     for (rung, fold, seed), (y_true, _) in cpu_cv.predictions.items():
         np.testing.assert_array_equal(y_true, lad.predictions[(rung, fold, seed)][0])
     assert all(len(h) == 25 for h in cpu_cv.histories.values()), "the paper's text: 25 epochs, no stopping"
+
+
+def test_positions_count_where_each_cpu_seed_lies_among_the_gpu_seeds():
+    import pandas as pd
+
+    gpu = [52.5, 42.9, 56.9]
+    assert ablation._positions(pd.Series([54.4, 59.2]), gpu) == \
+        "one inside and one above the range of the three GPU seeds (42.9-56.9%)"
+    assert ablation._positions(pd.Series([44.0, 50.0]), gpu).startswith("both inside the range")
+    assert ablation._positions(pd.Series([54.4]), gpu) == "inside the range of the three GPU seeds (42.9-56.9%)"

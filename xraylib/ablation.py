@@ -259,62 +259,88 @@ def fold_pairs(gpu: ladder_record.LadderRecord, cpu: ladder_record.LadderRecord,
 
 def one_protocol(gpu: ladder_record.LadderRecord, cpu: ladder_record.LadderRecord,
                  old: record.Record | None = None) -> tuple[dict, pd.DataFrame]:
-    """The paper's text in cross-validation, seed by seed, on the GPU grid and on the CPU path
-    that now draws the grid's batches and augmentation, beside the older CPU record; the values
-    the prose glues, with a verdict that cannot say more than the seeds show. The table: per CPU
-    run and seed, the mean of folds (%) on each machine, their difference and the collapsed folds."""
+    """The paper's text in cross-validation on the GPU grid and on the CPU path that now draws the
+    grid's batches and augmentation, beside the older CPU record; the values the prose glues, with
+    a verdict that cannot say more than the seeds show. The table: per CPU run and seed, the mean
+    of folds (%) on each machine for that seed, their difference and the collapsed folds.
+
+    Why the verdict compares seed means, not pairs: a seed gives both machines the same batches,
+    but each backend draws its own weights, dropout masks and augmentation from it, so a pair is
+    two different trainings. The bar is twice the standard error of a difference of seed means,
+    from the GPU seeds' SD."""
     pairs = fold_pairs(gpu, cpu, old)
     table = pairs.groupby(["CPU run", "seed"], sort=False).agg(
         folds=("fold", "count"), GPU=("GPU", "mean"), CPU=("CPU", "mean"),
-        **{"CPU - GPU": ("CPU - GPU", "mean"), "GPU folds collapsed": ("GPU collapsed", "sum"),
-           "CPU folds collapsed": ("CPU collapsed", "sum")})
-    table = table.rename(columns={"GPU folds collapsed": "GPU collapsed", "CPU folds collapsed": "CPU collapsed"})
+        **{"CPU - GPU": ("CPU - GPU", "mean"), "GPU collapsed": ("GPU collapsed", "sum"),
+           "CPU collapsed": ("CPU collapsed", "sum")})
     gpu_seeds = ladder_tables.cv_table(gpu).query("rung == 'paper'").set_index("seed")["mean of folds"]
-    sd = float(gpu_seeds.std(ddof=1))
+    sd, gpu_mean = float(gpu_seeds.std(ddof=1)), float(gpu_seeds.mean())
     new = table.loc[NEW_CPU] if NEW_CPU in table.index.get_level_values(0) else None
     if new is None or not (new["folds"] == 5).any():
         raise ValueError("no seed of the CPU path has all five folds: train them with "
                          "`xraylib cv --profile paper --workers 2 [--train-seed S]`")
     new = new[new["folds"] == 5]
     new_pairs = pairs[(pairs["CPU run"] == NEW_CPU) & pairs["seed"].isin(new.index)]
-    gap = float(new["CPU - GPU"].mean())
+    bar = lambda n: 2 * sd * np.sqrt(1 / n + 1 / len(gpu_seeds))  # noqa: E731
+    cpu_mean = float(new["CPU"].mean())
+    gap = cpu_mean - gpu_mean
     values = {"op_cpu_seeds": wording.count_word(len(new)), "op_gpu_seeds": wording.count_word(len(gpu_seeds)),
               "op_cpu_means": wording.and_list([f"{v:.1f}%" for v in new["CPU"]]),
               "op_cpu_seed_list": wording.and_list([str(s) for s in new.index]),
-              "op_cpu_where": wording.beside_seeds(float(new["CPU"].mean()), gpu_seeds),
-              "op_gap": f"{gap:+.1f}", "op_gpu_sd": f"{sd:.1f}",
+              "op_cpu_where": _positions(new["CPU"], gpu_seeds),
+              "op_cpu_mean": _pct(cpu_mean), "op_gpu_mean": _pct(gpu_mean),
+              "op_gap": f"{gap:+.1f}", "op_bar": f"{bar(len(new)):.1f}", "op_gpu_sd": f"{sd:.1f}",
               "op_fold_range": f"{new_pairs['CPU - GPU'].min():+.1f} to {new_pairs['CPU - GPU'].max():+.1f}",
               "op_collapsed": f"{int(new['CPU collapsed'].sum())} of {5 * len(new)}",
               "op_gpu_collapsed": f"{int(new['GPU collapsed'].sum())} of {5 * len(new)}"}
-    old_gap = None
+    old_gap = old_bar = None
     if old is not None:
         old_row = table.loc[OLD_CPU].iloc[0]
-        old_gap = float(old_row["CPU - GPU"])
+        old_gap, old_bar = float(old_row["CPU"]) - gpu_mean, bar(1)
         values.update({"op_old_mean": _pct(old_row["CPU"]), "op_old_gap": f"{old_gap:+.1f}",
-                       "op_old_collapsed": f"{int(old_row['CPU collapsed'])} of 5"})
-    values["op_verdict"] = one_protocol_verdict(gap, old_gap, sd)
-    values["op_short"] = (f"{values['op_verdict'].split('. ')[0]}: run for run the CPU lies {gap:+.1f} points "
-                          f"from the GPU on the paper's text in cross-validation (GPU seeds' SD {sd:.1f})"
-                          + (f", where the older CPU record stood {old_gap:+.1f}." if old_gap is not None else "."))
+                       "op_old_bar": f"{old_bar:.1f}", "op_old_collapsed": f"{int(old_row['CPU collapsed'])} of 5"})
+    values["op_verdict"] = one_protocol_verdict(gap, bar(len(new)), old_gap, old_bar)
+    first = values["op_verdict"].split(". ")[0]
+    values["op_short"] = (f"{first}: on the paper's text in cross-validation the CPU's seeds now average "
+                          f"{gap:+.1f} points from the GPU's (what these seeds can tell from chance: "
+                          f"{bar(len(new)):.1f})"
+                          + (f", where the older CPU record lay {old_gap:+.1f}." if old_gap is not None else "."))
     return values, table.round(1)
 
 
-def one_protocol_verdict(gap: float, old_gap: float | None, sd: float) -> str:
-    """What the paired differences allow: gone (within one GPU seed SD of zero, where the older
-    record stood beyond two), still there (beyond two SDs), or not decided."""
-    if abs(gap) <= sd and old_gap is not None and abs(old_gap) > 2 * sd:
-        return (f"The gap is gone. Run for run, the CPU now lands {abs(gap):.1f} points "
-                f"{'above' if gap > 0 else 'below'} the GPU on average, within the GPU seeds' own SD of "
-                f"{sd:.1f} points, where the older CPU record stood {old_gap:+.1f}. What moved the "
-                f"number was the older record's training code (its augmentation layers, Keras' "
-                f"batching with a partial last batch, Keras' batch-norm arithmetic), not the kind of "
-                f"machine: the same code trains the paper's text to the same accuracy, within the seeds' "
-                f"spread, on a CPU and on a GPU.")
-    if abs(gap) > 2 * sd:
-        return (f"The gap remains: {gap:+.1f} points run for run, more than twice the GPU seeds' SD "
-                f"of {sd:.1f}, with the same batches and augmentation on both. What is left differs "
-                f"between the machines themselves (TensorFlow on the CPU against JAX with TF32 "
-                f"convolutions on the GPU; the random numbers of weights, dropout and augmentation).")
+def _positions(values, seeds) -> str:
+    """'inside the range of the three GPU seeds (..)' for one value; 'one inside and one above the
+    range ...' for several: where each lies, counted."""
+    if len(values) == 1:
+        return wording.beside_seeds(float(values.iloc[0]), seeds)
+    where = [wording.position(v, seeds) for v in values]
+    counted = (f"{'both' if len(where) == 2 else 'all ' + wording.count_word(len(where))} {where[0]}"
+               if len(set(where)) == 1 else
+               wording.and_list([f"{wording.count_word(where.count(w))} {w}"
+                                 for w in ("below", "inside", "above") if w in where]))
+    return (f"{counted} the range of the {wording.count_word(len(seeds))} GPU seeds "
+            f"({np.min(seeds):.1f}-{np.max(seeds):.1f}%)")
+
+
+def one_protocol_verdict(gap: float, bar: float, old_gap: float | None = None,
+                         old_bar: float | None = None) -> str:
+    """What the gaps of seed means allow against their bars (two standard errors): no gap left
+    where the older record had one, a gap that remains, or nothing decided."""
+    if abs(gap) <= bar and old_gap is not None and abs(old_gap) > old_bar:
+        return (f"No gap beyond the seeds' spread is left. The CPU's seeds now average {gap:+.1f} points "
+                f"from the GPU's, within the {bar:.1f} points these seeds can tell from chance, where "
+                f"the older CPU record lay {old_gap:+.1f} points from them, beyond its own {old_bar:.1f}. "
+                f"So the older record's distance went with its training code (its augmentation layers, "
+                f"Keras' batching with a partial last batch, Keras' batch-norm arithmetic), not with the "
+                f"kind of machine: the current code on the same kind of CPU lands among the GPU seeds. "
+                f"Which of the three differences carried it, or whether the older record's single seed "
+                f"was a rare draw of the same spread, the record does not say; and a difference between "
+                f"the machines smaller than {bar:.1f} points would not show with these seeds.")
+    if abs(gap) > bar:
+        return (f"A gap remains: the CPU's seeds average {gap:+.1f} points from the GPU's, beyond the "
+                f"{bar:.1f} points these seeds can tell from chance, with the same batches and "
+                f"augmentation on both. What is left lies in the machines themselves (TensorFlow on the "
+                f"CPU against JAX with TF32 convolutions on the GPU, and each backend's random numbers).")
     before = f" (the older record: {old_gap:+.1f})" if old_gap is not None else ""
-    return (f"The gap is {gap:+.1f} points run for run{before}, against a GPU seed SD of {sd:.1f}: "
-            f"these seeds cannot tell a difference of the machines from chance.")
+    return (f"The CPU's seeds average {gap:+.1f} points from the GPU's{before}, within the {bar:.1f} points "
+            f"these seeds can tell from chance: they cannot tell a difference of the machines from chance.")
