@@ -249,19 +249,20 @@ def side_by_side(jobs: dict[str, list[str]], workers: int, log=print, poll_s: fl
     import subprocess
 
     env = {**os.environ, "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
-    queue, running, failed, ended, started = list(jobs), {}, [], 0, time.time()
+    queue, running, failed, took, began = list(jobs), {}, [], [], {}
     while queue or running:
         while queue and len(running) < workers:
             label = queue.pop(0)
-            eta = (f"; about {(time.time() - started) / ended * (len(jobs) - ended) / 60:.0f} min left"
-                   if ended else "")  # wall time per ended job already counts the workers
+            left = len(queue) + len(running) + 1  # this one, those running, those waiting
+            eta = (f"; about {np.mean(took) * left / workers / 60:.0f} min left"
+                   if took else "")  # a job's time, shared among the workers
             log(f"starting {len(jobs) - len(queue)} of {len(jobs)} ({workers} side by side): {label}{eta}")
-            running[label] = subprocess.Popen(jobs[label], env=env)
+            running[label], began[label] = subprocess.Popen(jobs[label], env=env), time.time()
         time.sleep(poll_s)
         for label, proc in list(running.items()):
             if proc.poll() is not None:
                 del running[label]
-                ended += 1
+                took.append(time.time() - began[label])
                 if proc.returncode:
                     failed.append(label)
                     log(f"{label}: the training process failed (exit {proc.returncode})")
