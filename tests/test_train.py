@@ -120,12 +120,17 @@ def test_each_epoch_trains_whole_batches_of_a_fresh_permutation(monkeypatch, tmp
     """13 images at batch 4: three steps an epoch (the authors' steps_per_epoch = n // batch), no
     partial batch of one, and each epoch's batches from the next permutation of RandomState(seed)."""
     monkeypatch.setenv(config.CACHE_ENV, str(tmp_path))
-    made, steps = [], []
+    made, drawn, steps = [], [], []
 
-    class Recorded(train.EpochBatches):
+    class Recorded(train.EpochBatches):  # keeps every epoch's order
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             made.append(self)
+            drawn.append(self.order)
+
+        def on_epoch_end(self):
+            super().on_epoch_end()
+            drawn.append(self.order)
 
     class Steps(train.keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
@@ -141,7 +146,7 @@ def test_each_epoch_trains_whole_batches_of_a_fresh_permutation(monkeypatch, tmp
     assert steps == [3, 3, 3]
     rng = np.random.RandomState(7)
     expected = [train.epoch_order(rng, 13, 4) for _ in range(3)]
-    drawn = made[0].drawn[:3]
+    drawn = drawn[:3]
     for got, want in zip(drawn, expected):
         np.testing.assert_array_equal(got, want)
         assert got.shape == (3, 4) and len(set(got.ravel())) == 12

@@ -332,7 +332,8 @@ def one_protocol_verdict(gap: float, bar: float, old_gap: float | None = None,
                 f"the older CPU record lay {old_gap:+.1f} points from them, beyond its own {old_bar:.1f}. "
                 f"So the older record's distance went with its training code (its augmentation layers, "
                 f"Keras' batching with a partial last batch, Keras' batch-norm arithmetic), not with the "
-                f"kind of machine: the current code on the same kind of CPU lands among the GPU seeds. "
+                f"kind of machine: the current code on the same kind of CPU lands within that spread of "
+                f"the GPU seeds. "
                 f"Which of the three differences carried it, or whether the older record's single seed "
                 f"was a rare draw of the same spread, the record does not say; and a difference between "
                 f"the machines smaller than {bar:.1f} points would not show with these seeds.")

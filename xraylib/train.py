@@ -42,7 +42,6 @@ class EpochBatches(keras.utils.PyDataset):
         self.x, self.y, self.batch = x, y, batch
         self.rng = np.random.RandomState(seed)
         self.order = epoch_order(self.rng, len(x), batch)
-        self.drawn = [self.order]  # every epoch's order, for tests and the curious
 
     def __len__(self) -> int:
         return len(self.order)
@@ -53,7 +52,6 @@ class EpochBatches(keras.utils.PyDataset):
 
     def on_epoch_end(self) -> None:
         self.order = epoch_order(self.rng, len(self.x), self.batch)
-        self.drawn.append(self.order)
 
 
 def trainer_for(net: keras.Model, profile: Profile, seed: int) -> keras.Sequential:
